@@ -1,0 +1,147 @@
+# cardrenew: plain GNU make. Everything is built into $(BUILD)/.
+#   make            build what exists (module, CLI, virtual card, test CA)
+#   make check      every test; one summary line at the end
+#   make demo       status, renewal, status on the virtual card and test CA
+#   make bench      benchmarks (printed figures, never pass/fail on speed)
+#   make SAN=1 ...  the same with AddressSanitizer + UBSan, into build/asan
+#   make install / uninstall   honour PREFIX and DESTDIR
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+CC      ?= cc
+PKG_CONFIG ?= pkg-config
+
+PKGS := openssl libpcsclite p11-kit-1
+
+WARN    := -Wall -Wextra -Werror
+HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) -fPIC $(CFLAGS) \
+             $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) -I.
+LDFLAGS ?=
+ALL_LDFLAGS = -Wl,-z,relro,-z,now $(LDFLAGS)
+LIBS    = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread -ldl
+
+ifeq ($(SAN),1)
+BUILD   := build/asan
+HARDEN  := -fstack-protector-strong
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+# Each layer is every .c in its folder; a folder's main.c is its program.
+CARD_SRC  := $(wildcard card/*.c)
+P11_SRC   := $(wildcard pkcs11/*.c)
+RENEW_SRC := $(wildcard renew/*.c)
+CLI_SRC   := $(filter-out cli/main.c,$(wildcard cli/*.c))
+VCARD_SRC := $(filter-out tests/vcard/main.c,$(wildcard tests/vcard/*.c))
+CA_SRC    := $(filter-out tests/ca/main.c,$(wildcard tests/ca/*.c))
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+BENCH_SRC := $(wildcard tests/bench/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+lib = $(if $(2),$(BUILD)/lib$(1).a)
+
+LIB_CARD  := $(call lib,card,$(CARD_SRC))
+LIB_P11   := $(call lib,pkcs11,$(P11_SRC))
+LIB_RENEW := $(call lib,renew,$(RENEW_SRC))
+LIB_CLI   := $(call lib,cli,$(CLI_SRC))
+LIB_VCARD := $(call lib,vcard,$(VCARD_SRC))
+LIB_CA    := $(call lib,ca,$(CA_SRC))
+ALL_LIBS  := $(LIB_CLI) $(LIB_RENEW) $(LIB_P11) $(LIB_CARD) $(LIB_VCARD) $(LIB_CA)
+
+MODULE := $(if $(P11_SRC),$(BUILD)/cardrenew-pkcs11.so)
+CLI    := $(if $(wildcard cli/main.c),$(BUILD)/cardrenew)
+VCARD  := $(if $(wildcard tests/vcard/main.c),$(BUILD)/vcard)
+CA     := $(if $(wildcard tests/ca/main.c),$(BUILD)/cmp-test-ca)
+UNITS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+.PHONY: all deps programs units check demo bench install uninstall clean
+.DEFAULT_GOAL := all
+
+all: deps
+	@$(MAKE) --no-print-directory programs
+
+programs: $(ALL_LIBS) $(MODULE) $(CLI) $(VCARD) $(CA)
+
+units: $(UNITS)
+
+deps:
+	@tools/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/lib%.a:
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libcard.a:   $(call obj,$(CARD_SRC))
+$(BUILD)/libpkcs11.a: $(call obj,$(P11_SRC))
+$(BUILD)/librenew.a:  $(call obj,$(RENEW_SRC))
+$(BUILD)/libcli.a:    $(call obj,$(CLI_SRC))
+$(BUILD)/libvcard.a:  $(call obj,$(VCARD_SRC))
+$(BUILD)/libca.a:     $(call obj,$(CA_SRC))
+
+# The module exports the PKCS#11 entry points only.
+$(BUILD)/obj/pkcs11/%.o: ALL_CFLAGS += -fvisibility=hidden
+$(BUILD)/obj/card/%.o:   ALL_CFLAGS += -fvisibility=hidden
+$(MODULE): $(call obj,$(P11_SRC) $(CARD_SRC)) pkcs11/exports.map
+	$(CC) -shared -Wl,--version-script=pkcs11/exports.map -Wl,--no-undefined \
+	    $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS)
+
+$(BUILD)/cardrenew: $(call obj,cli/main.c) $(LIB_CLI) $(LIB_RENEW)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/vcard: $(call obj,tests/vcard/main.c) $(LIB_VCARD)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/cmp-test-ca: $(call obj,tests/ca/main.c) $(LIB_CA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# One cmocka binary per unit; it may use any layer's internals.
+$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< -Wl,--start-group $(ALL_LIBS) -Wl,--end-group \
+	    $(LIBS) -lcmocka
+
+$(BUILD)/bench/%: $(call obj,tests/bench/%.c) $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(LIBS)
+
+check: all
+	@$(MAKE) --no-print-directory units
+	@$(MAKE) --no-print-directory SAN=1 programs units
+	@tests/run
+
+demo: all
+	@tools/demo.sh
+
+bench: all
+	@$(MAKE) --no-print-directory $(BENCHES)
+	@tests/bench/run
+
+P11_MODULE_CONFIGS ?= $(shell $(PKG_CONFIG) --variable=p11_module_configs p11-kit-1 2>/dev/null || echo /usr/share/p11-kit/modules)
+MODDIR := $(PREFIX)/lib/pkcs11
+
+install: programs
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MODDIR) \
+	    $(DESTDIR)$(P11_MODULE_CONFIGS) $(DESTDIR)$(PREFIX)/share/man/man1
+	$(if $(MODULE),install -m 0644 $(MODULE) $(DESTDIR)$(MODDIR)/)
+	$(if $(CLI),install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/)
+	sed 's|@MODDIR@|$(MODDIR)|' conf/cardrenew.module.in \
+	    > $(DESTDIR)$(P11_MODULE_CONFIGS)/cardrenew.module
+	$(if $(wildcard cli/cardrenew.1),install -m 0644 cli/cardrenew.1 $(DESTDIR)$(PREFIX)/share/man/man1/)
+
+uninstall:
+	rm -f $(DESTDIR)$(MODDIR)/cardrenew-pkcs11.so $(DESTDIR)$(PREFIX)/bin/cardrenew \
+	    $(DESTDIR)$(P11_MODULE_CONFIGS)/cardrenew.module \
+	    $(DESTDIR)$(PREFIX)/share/man/man1/cardrenew.1
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
