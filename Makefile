@@ -24,7 +24,7 @@ ALL_LDFLAGS = -Wl,-z,relro,-z,now $(LDFLAGS)
 LIBS    = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread -ldl
 
 ifeq ($(SAN),1)
-BUILD   := build/asan
+override BUILD := $(BUILD)/asan
 HARDEN  := -fstack-protector-strong
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
@@ -102,10 +102,22 @@ $(BUILD)/vcard: $(call obj,tests/vcard/main.c) $(LIB_VCARD)
 $(BUILD)/cmp-test-ca: $(call obj,tests/ca/main.c) $(LIB_CA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-# One cmocka binary per unit; it may use any layer's internals.
-$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(ALL_LIBS)
+# One cmocka binary per unit: tests/unit/test_<layer>_<unit>.c links the
+# internal libraries of its layer and of the layers below it.
+layer_libs.card   = card
+layer_libs.pkcs11 = pkcs11 card
+layer_libs.renew  = renew
+layer_libs.cli    = cli renew
+layer_libs.vcard  = vcard
+layer_libs.ca     = ca
+unit_layer = $(word 2,$(subst _, ,$(notdir $(1))))
+unit_libs  = $(foreach l,$(layer_libs.$(call unit_layer,$(1))),$(BUILD)/lib$(l).a)
+
+.SECONDARY:
+.SECONDEXPANSION:
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $$(call unit_libs,$$*)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< -Wl,--start-group $(ALL_LIBS) -Wl,--end-group \
+	$(CC) $(ALL_LDFLAGS) -o $@ $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group \
 	    $(LIBS) -lcmocka
 
 $(BUILD)/bench/%: $(call obj,tests/bench/%.c) $(ALL_LIBS)
@@ -115,7 +127,7 @@ $(BUILD)/bench/%: $(call obj,tests/bench/%.c) $(ALL_LIBS)
 check: all
 	@$(MAKE) --no-print-directory units
 	@$(MAKE) --no-print-directory SAN=1 programs units
-	@tests/run
+	@BUILD=$(BUILD) tests/run
 
 demo: all
 	@tools/demo.sh
