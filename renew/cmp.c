@@ -1,0 +1,200 @@
+/* cmp.c: one CMP key update transaction (RFC 4210/9483) with OSSL_CMP.
+ * The old certificate and card key protect the request; the new card key
+ * proves possession; implicit confirmation is asked for. */
+#include <stdio.h>
+#include <string.h>
+#include <openssl/bio.h>
+#include <openssl/cmp.h>
+#include <openssl/err.h>
+#include <openssl/http.h>
+#include <openssl/pem.h>
+#include <openssl/x509_vfy.h>
+#include "renew/cmp.h"
+
+#define DEFAULT_TIMEOUT 20
+
+struct url {
+    char *host, *port, *path;
+    int ssl;
+};
+
+static void url_free(struct url *u)
+{
+    OPENSSL_free(u->host);
+    OPENSSL_free(u->port);
+    OPENSSL_free(u->path);
+    memset(u, 0, sizeof *u);
+}
+
+static int url_parse(const struct renew_ca *ca, struct url *u, struct renew_err *e)
+{
+    int portnum;
+    memset(u, 0, sizeof *u);
+    if (!ca->url || !*ca->url)
+        return renew_fail(e, RENEW_E_USAGE,
+                          "no CA configured: set ca_url in the configuration or give --ca URL");
+    if (!OSSL_HTTP_parse_url(ca->url, &u->ssl, NULL, &u->host, &u->port, &portnum,
+                             &u->path, NULL, NULL)) {
+        ERR_clear_error();
+        return renew_fail(e, RENEW_E_USAGE, "the CA URL \"%s\" is not a valid http URL", ca->url);
+    }
+    if (u->ssl) {
+        url_free(u);
+        return renew_fail(e, RENEW_E_USAGE,
+                          "the CA URL %s uses https, which is not supported here: use the CA's http CMP URL",
+                          ca->url);
+    }
+    return 0;
+}
+
+int renew_cmp_reachable(const struct renew_ca *ca, struct renew_err *e)
+{
+    struct url u;
+    int rc = url_parse(ca, &u, e);
+    if (rc)
+        return rc;
+    char hp[300];
+    snprintf(hp, sizeof hp, "%s:%s", u.host, u.port);
+    BIO *b = BIO_new_connect(hp);
+    int ok = b && BIO_set_nbio(b, 1) > 0 &&
+             BIO_do_connect_retry(b, ca->timeout > 0 ? ca->timeout : DEFAULT_TIMEOUT, -1) > 0;
+    BIO_free_all(b);
+    ERR_clear_error();
+    url_free(&u);
+    if (!ok)
+        return renew_fail(e, RENEW_E_CA,
+                          "the certificate authority at %s cannot be reached: check the network connection and retry later",
+                          ca->url);
+    return 0;
+}
+
+static X509_STORE *load_trust(const char *file, struct renew_err *e)
+{
+    X509_STORE *st = NULL;
+    STACK_OF(X509_INFO) *infos = NULL;
+    BIO *b = file ? BIO_new_file(file, "r") : NULL;
+    int n = 0;
+    if (!file || !*file) {
+        renew_fail(e, RENEW_E_USAGE,
+                   "no CA certificate configured: set ca_cert in the configuration or give --ca-cert FILE");
+        return NULL;
+    }
+    if (b)
+        infos = PEM_X509_INFO_read_bio(b, NULL, NULL, NULL);
+    BIO_free(b);
+    st = X509_STORE_new();
+    for (int i = 0; st && infos && i < sk_X509_INFO_num(infos); i++) {
+        X509_INFO *xi = sk_X509_INFO_value(infos, i);
+        if (xi->x509 && X509_STORE_add_cert(st, xi->x509))
+            n++;
+    }
+    sk_X509_INFO_pop_free(infos, X509_INFO_free);
+    ERR_clear_error();
+    if (n == 0) {
+        X509_STORE_free(st);
+        renew_fail(e, RENEW_E_USAGE, "cannot read a CA certificate from %s: check --ca-cert", file);
+        return NULL;
+    }
+    return st;
+}
+
+static const struct renew_hooks *log_hooks;
+
+static int log_cb(const char *func, const char *file, int line, OSSL_CMP_severity level,
+                  const char *msg)
+{
+    (void)func; (void)file; (void)line; (void)level;
+    if (log_hooks && log_hooks->debug)
+        log_hooks->debug(log_hooks->arg, msg);
+    return 1;
+}
+
+static void last_error(char *buf, size_t n)
+{
+    unsigned long err = ERR_peek_last_error();
+    if (err)
+        ERR_error_string_n(err, buf, n);
+    else
+        snprintf(buf, n, "no answer");
+}
+
+static int explain(OSSL_CMP_CTX *ctx, const struct renew_ca *ca, struct renew_err *e)
+{
+    char why[256];
+    int status = OSSL_CMP_CTX_get_status(ctx);
+    if (status < 0 || status == OSSL_CMP_PKISTATUS_accepted ||
+        status == OSSL_CMP_PKISTATUS_grantedWithMods) {
+        last_error(why, sizeof why);
+        return renew_fail(e, RENEW_E_CA,
+                          "the certificate authority at %s did not complete the renewal (%s): check the network and the CA certificate, then retry",
+                          ca->url, why);
+    }
+    int fi = OSSL_CMP_CTX_get_failInfoCode(ctx);
+    if (!OSSL_CMP_CTX_snprint_PKIStatus(ctx, why, sizeof why))
+        snprintf(why, sizeof why, "status %d", status);
+    for (char *q = why; *q; q++)
+        if (*q == '\n' || *q == '\r')
+            *q = ' ';
+    if (fi > 0 && (fi & (1 << OSSL_CMP_PKIFAILUREINFO_certRevoked)))
+        return renew_fail(e, RENEW_E_CA,
+                          "the certificate authority says your certificate is revoked: ask your RA to cancel and re-issue your smartcard");
+    return renew_fail(e, RENEW_E_CA,
+                      "the certificate authority refused the renewal (%s): ask your RA to renew your smartcard",
+                      why);
+}
+
+int renew_cmp_kur(const struct renew_ca *ca, X509 *oldcert, EVP_PKEY *oldkey,
+                  EVP_PKEY *newkey, int digest_nid, const struct renew_hooks *h,
+                  X509 **issued, struct renew_err *e)
+{
+    struct url u;
+    OSSL_CMP_CTX *ctx = NULL;
+    X509_STORE *trust = NULL;
+    int timeout = ca->timeout > 0 ? ca->timeout : DEFAULT_TIMEOUT;
+    int rc = url_parse(ca, &u, e);
+    *issued = NULL;
+    if (rc)
+        return rc;
+    if (!(trust = load_trust(ca->cert_file, e))) {
+        rc = e->code;
+        goto out;
+    }
+    rc = renew_fail(e, RENEW_E_TOKEN, "cannot set up the CMP request (out of memory?)");
+    ctx = OSSL_CMP_CTX_new(NULL, NULL);
+    log_hooks = h;
+    if (!ctx || !OSSL_CMP_CTX_set_log_cb(ctx, log_cb) ||
+        !OSSL_CMP_CTX_set1_server(ctx, u.host) ||
+        !OSSL_CMP_CTX_set_serverPort(ctx, atoi(u.port)) ||
+        !OSSL_CMP_CTX_set1_serverPath(ctx, u.path) ||
+        !OSSL_CMP_CTX_set0_trustedStore(ctx, trust))
+        goto out;
+    trust = NULL;
+    EVP_PKEY_up_ref(newkey);
+    if (!OSSL_CMP_CTX_set1_cert(ctx, oldcert) || !OSSL_CMP_CTX_set1_pkey(ctx, oldkey) ||
+        !OSSL_CMP_CTX_set0_newPkey(ctx, 1, newkey)) {
+        EVP_PKEY_free(newkey);
+        goto out;
+    }
+    if (!OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_DIGEST_ALGNID, digest_nid) ||
+        !OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_IMPLICIT_CONFIRM, 1) ||
+        !OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_MSG_TIMEOUT, timeout) ||
+        !OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_TOTAL_TIMEOUT, 3 * timeout))
+        goto out;
+    ERR_clear_error();
+    X509 *cert = OSSL_CMP_exec_KUR_ses(ctx);
+    if (!cert) {
+        rc = explain(ctx, ca, e);
+        goto out;
+    }
+    if (!X509_up_ref(cert))
+        goto out;
+    *issued = cert;
+    rc = 0;
+out:
+    ERR_clear_error();
+    log_hooks = NULL;
+    OSSL_CMP_CTX_free(ctx);
+    X509_STORE_free(trust);
+    url_free(&u);
+    return rc;
+}

@@ -1,0 +1,149 @@
+/* diagnose.c: what is wrong with a card, in the words of the smartcard
+ * guidance its holder knows, and what to do about it. Reads only. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "renew/journal.h"
+#include "renew/p11.h"
+#include "renew/util.h"
+
+struct list {
+    struct renew_finding *v;
+    size_t n, cap;
+    const char *serial;
+};
+
+static void add(struct list *l, int code, const char *what, const char *todo)
+{
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 8;
+        struct renew_finding *g = realloc(l->v, nc * sizeof *g);
+        if (!g)
+            return;
+        l->v = g;
+        l->cap = nc;
+    }
+    struct renew_finding *f = &l->v[l->n++];
+    f->code = code;
+    snprintf(f->serial, sizeof f->serial, "%s", l->serial);
+    snprintf(f->what, sizeof f->what, "%s", what);
+    snprintf(f->todo, sizeof f->todo, "%s", todo);
+}
+
+static void pin_state(struct renew_p11 *p, struct list *l)
+{
+    CK_FLAGS fl = p->ti.flags;
+    if (fl & CKF_USER_PIN_LOCKED)
+        add(l, RENEW_E_PIN_BLOCKED, "Your smartcard PIN is blocked.",
+            "Ask your RA to unblock it.");
+    else if (fl & CKF_USER_PIN_FINAL_TRY)
+        add(l, RENEW_E_PIN, "One PIN try is left before your smartcard blocks.",
+            "Type your passcode with care; if unsure, ask your RA before trying.");
+    else if (fl & CKF_USER_PIN_COUNT_LOW)
+        add(l, RENEW_E_PIN, "Wrong PINs were entered: few tries are left.",
+            "Type your passcode with care; if unsure, ask your RA.");
+}
+
+static void creds_state(struct renew_p11 *p, struct renew_cred *c, size_t n, bool logged_in,
+                        int window, time_t now, struct list *l)
+{
+    size_t certs = 0, keys = 0;
+    char buf[256];
+    for (size_t i = 0; i < n; i++) {
+        certs += c[i].has_cert;
+        keys += c[i].has_priv || c[i].has_pub;
+        if (c[i].has_cert) {
+            time_t na = renew_asn1_time(X509_get0_notAfter(c[i].x509));
+            enum renew_state s = renew_state_of(na, now, window);
+            if (s == RENEW_EXPIRED)
+                add(l, RENEW_E_EXPIRED, "Your smartcard has expired.",
+                    "Ask your RA for an RA renewal (a self-renewal is no longer possible).");
+            else if (s == RENEW_EXPIRING) {
+                snprintf(buf, sizeof buf,
+                         "The security certificate for your Smartcard expires in %ld days.",
+                         renew_days_left(na, now));
+                add(l, RENEW_CHECK_DUE, buf, "Run cardrenew --renew to renew it now.");
+            }
+            if (!c[i].has_priv && !c[i].has_pub && logged_in)
+                add(l, RENEW_E_TOKEN, "A certificate on your smartcard has no key.",
+                    "Ask your RA to cancel this smartcard and re-issue it.");
+        }
+        EVP_PKEY *pub = (c[i].has_pub || c[i].has_priv) ? renew_p11_pubkey(p, &c[i]) : NULL;
+        if (c[i].has_cert && pub && !EVP_PKEY_eq(pub, X509_get0_pubkey(c[i].x509)))
+            add(l, RENEW_E_TOKEN, "The key and the certificate on your smartcard do not match.",
+                "Ask your RA to cancel this smartcard and re-issue it.");
+        EVP_PKEY_free(pub);
+        if (!c[i].has_cert && c[i].has_priv)
+            add(l, RENEW_E_TOKEN, "Your smartcard holds a key with no certificate (an unfinished renewal).",
+                "Run cardrenew --renew to finish or tidy it.");
+    }
+    if (certs == 0 && (keys == 0 || logged_in))
+        add(l, RENEW_E_TOKEN, keys ? "Your smartcard holds no certificate."
+                                   : "Your smartcard is empty.",
+            "Ask your RA to cancel this smartcard and re-issue it.");
+}
+
+static void journal_state(const char *serial, struct list *l)
+{
+    struct renew_journal j;
+    struct renew_err e;
+    int rc = renew_journal_load(serial, &j, &e);
+    if (rc == 0 && j.state > RENEW_J_NONE && j.state < RENEW_J_DONE)
+        add(l, RENEW_E_TOKEN, "A renewal of this smartcard was interrupted.",
+            "Run cardrenew --renew to finish it.");
+    else if (rc != 0 && rc != 1)
+        add(l, RENEW_E_USAGE, e.msg, "Move the journal aside, then run cardrenew --renew.");
+    renew_journal_clear(&j);
+}
+
+int renew_diagnose(const struct renew_target *t, char *pin, size_t pin_len, int window_days,
+                   time_t now, struct renew_finding **out, size_t *n, struct renew_err *e)
+{
+    struct renew_p11 p;
+    CK_SLOT_ID *slots = NULL;
+    size_t nslots = 0;
+    struct list l = { 0 };
+    int rc = renew_p11_load(&p, t->module, e);
+    *out = NULL;
+    *n = 0;
+    if (rc)
+        goto done;
+    if ((rc = renew_p11_slots(&p, t->token, &slots, &nslots, e)))
+        goto out;
+    for (size_t s = 0; s < nslots && rc == 0; s++) {
+        struct renew_cred *c = NULL;
+        size_t nc = 0;
+        bool logged_in = false;
+        if ((rc = renew_p11_open(&p, slots[s], false, e)))
+            break;
+        l.serial = p.serial;
+        pin_state(&p, &l);
+        if (pin && nslots == 1) {
+            struct renew_err le;
+            int lr = renew_p11_login(&p, pin, pin_len, &le);
+            if (lr == 0)
+                logged_in = true;
+            else
+                add(&l, lr, le.msg, lr == RENEW_E_PIN ? "Check your passcode and retry."
+                                                      : "See above.");
+        }
+        if ((rc = renew_p11_creds(&p, &c, &nc, e)))
+            break;
+        creds_state(&p, c, nc, logged_in, window_days, now, &l);
+        journal_state(p.serial, &l);
+        renew_p11_creds_free(c, nc);
+        renew_p11_close(&p);
+    }
+out:
+    free(slots);
+    renew_p11_unload(&p);
+done:
+    renew_wipe(pin, pin_len);
+    if (rc) {
+        free(l.v);
+        return rc;
+    }
+    *out = l.v;
+    *n = l.n;
+    return 0;
+}

@@ -1,0 +1,127 @@
+/* renew.h: the renewal engine as the CLI sees it.
+ *
+ * renew/ speaks only the PKCS#11 API of whatever module it loads, so it
+ * works the same on SoftHSM2, OpenSC or cardrenew-pkcs11.so. Every call
+ * that can fail fills a struct renew_err: one line for people, saying what
+ * happened and what to do, plus the stable code the CLI exits with.
+ */
+#ifndef CARDRENEW_RENEW_H
+#define CARDRENEW_RENEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+/* The exit codes of cardrenew(1), defined here once and documented in
+ * cli/cardrenew.1. Engine results use the same numbers. */
+enum renew_code {
+    RENEW_OK = 0,
+    RENEW_E_USAGE = 1,        /* bad options or configuration */
+    RENEW_E_NO_TOKEN = 2,     /* no card/token found (or module not loadable) */
+    RENEW_E_PIN = 3,          /* wrong PIN: nothing changed */
+    RENEW_E_PIN_BLOCKED = 4,  /* PIN blocked: the RA must unblock it */
+    RENEW_E_EXPIRED = 5,      /* certificate expired: RA renewal needed */
+    RENEW_E_CA = 6,           /* CA unreachable or refused */
+    RENEW_E_TOKEN = 7,        /* card/token error */
+    RENEW_E_UNSUPPORTED = 8,  /* this card/token cannot renew here */
+    RENEW_CHECK_DUE = 10,     /* --check: renewal due within the window */
+    RENEW_CHECK_EXPIRED = 11, /* --check: already expired */
+};
+
+#define RENEW_MSG_MAX 512
+struct renew_err {
+    int code;
+    char msg[RENEW_MSG_MAX];
+};
+
+/* Sets e->code and a printf-style message; returns code. */
+int renew_fail(struct renew_err *e, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Where to find the module and which token to use. */
+struct renew_target {
+    const char *module;   /* path, p11-kit module name, or NULL: default */
+    const char *token;    /* pkcs11: URI or NULL: every token */
+};
+
+/* Resolves a --module argument (NULL: $CARDRENEW_MODULE, then p11-kit's
+ * "cardrenew" module, then the installed default) to a file path. */
+int renew_module_path(const char *arg, char *out, size_t outlen,
+                      struct renew_err *e);
+
+/* Expiry policy. */
+enum renew_state { RENEW_ACTIVE, RENEW_EXPIRING, RENEW_EXPIRED };
+long renew_days_left(time_t not_after, time_t now);
+enum renew_state renew_state_of(time_t not_after, time_t now, int window_days);
+const char *renew_state_name(enum renew_state s);
+/* --check result for the soonest-expiring certificate. */
+int renew_check_code(enum renew_state s);
+#define RENEW_DEFAULT_DAYS 28
+
+/* --status */
+struct renew_cert_info {
+    char serial[33];        /* token serial */
+    char family[33];        /* token model */
+    char token_label[33];
+    char label[128];        /* certificate label */
+    char subject_cn[128];
+    time_t not_before, not_after;
+    long days_left;
+    enum renew_state state;
+};
+int renew_status(const struct renew_target *t, int window_days, time_t now,
+                 struct renew_cert_info **out, size_t *n, struct renew_err *e);
+
+/* --diagnose: findings in the guidance's words. */
+struct renew_finding {
+    int code;               /* the exit code this finding maps to */
+    char serial[33];
+    char what[256];
+    char todo[256];
+};
+/* pin may be NULL (no login: private objects are not examined). The PIN
+ * buffer is wiped before return. */
+int renew_diagnose(const struct renew_target *t, char *pin, size_t pin_len,
+                   int window_days, time_t now, struct renew_finding **out,
+                   size_t *n, struct renew_err *e);
+
+/* --renew */
+struct renew_ca {
+    const char *url;        /* http://host:port/path */
+    const char *cert_file;  /* PEM trust anchor(s) */
+    int timeout;            /* seconds per message; 0: default */
+};
+
+struct renew_plan {
+    char serial[33];
+    char label[128];
+    char subject_cn[128];
+    time_t not_after;
+    bool resuming;
+};
+
+struct renew_hooks {
+    /* A step starts (printed with the elapsed time). */
+    void (*step)(void *arg, const char *what);
+    /* Once preflight passed; return false to stop without change. */
+    bool (*confirm)(void *arg, const struct renew_plan *plan);
+    /* Debug detail, shown with --verbose. */
+    void (*debug)(void *arg, const char *line);
+    void *arg;
+};
+
+struct renew_result {
+    time_t new_not_after;
+    char new_serial_hex[80];
+};
+
+/* Renews the one credential on the token. The PIN buffer is wiped before
+ * return, on every path. */
+int renew_run(const struct renew_target *t, const struct renew_ca *ca,
+              char *pin, size_t pin_len, const struct renew_hooks *h,
+              struct renew_result *res, struct renew_err *e);
+
+/* Wipes secrets; idempotent. */
+void renew_wipe(void *p, size_t n);
+
+#endif
