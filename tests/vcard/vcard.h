@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -53,6 +54,10 @@ struct vc_profile {
      * "dangling" (a table or directory entry pointing at nothing),
      * "empty" (no credential at all). */
     int (*damage)(void *st, const char *kind);
+
+    /* For `vcard info`: profile-specific lines (serial, PIN tries,
+     * containers). NULL: the core prints the profile name only. */
+    void (*info)(void *st, FILE *out);
 };
 
 extern const struct vc_profile vc_profile_g;
