@@ -11,6 +11,7 @@
 #include <openssl/cmperr.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
+#include <openssl/rsa.h>
 
 #define SESS_MAX 64
 
@@ -123,8 +124,12 @@ static OSSL_CMP_PKISI *cert_req(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *r
                       "the request carries no public key");
     }
     if (s->mode == CA_MODE_WRONGKEY) {
+        /* A key of the same type, so only the key itself is wrong. */
+        int rsa = EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA;
+        size_t bits = (size_t)EVP_PKEY_get_bits(pub);
+
         EVP_PKEY_free(pub);
-        pub = EVP_EC_gen("P-256");
+        pub = rsa ? EVP_RSA_gen(bits) : EVP_EC_gen("P-256");
     }
     ca_validity(ca, s->owner->days, 0, 0, time(NULL), &nb, &na);
     cert = pub != NULL ? ca_issue(ca, pub, subj, nb, na, err, sizeof(err)) : NULL;
@@ -223,9 +228,17 @@ static int cert_conf(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *req,
         ERR_raise(ERR_LIB_CMP, CMP_R_CERTHASH_UNMATCHED);
         return 0;
     }
-    if (si != NULL)
-        fprintf(stderr, "cmp-test-ca: certConf: %s\n",
-                OSSL_CMP_snprint_PKIStatusInfo(si, buf, sizeof(buf)));
+    if (si != NULL && OSSL_CMP_snprint_PKIStatusInfo(si, buf, sizeof(buf)) != NULL) {
+        fprintf(stderr, "cmp-test-ca: certConf: %s\n", buf);
+        /* A certificate its holder rejected must not stay usable. */
+        if (strncmp(buf, "PKIStatus: rejection", 20) == 0) {
+            char *hex = ca_serial_hex(X509_get0_serialNumber(s->issued));
+
+            if (hex != NULL && ca_db_revoke(s->owner->ca->dir, hex, time(NULL)) == 0)
+                fprintf(stderr, "cmp-test-ca: revoked rejected serial %s\n", hex);
+            OPENSSL_free(hex);
+        }
+    }
     return 1;
 }
 
