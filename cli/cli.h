@@ -1,0 +1,70 @@
+/* cli.h: the cardrenew command: options, configuration, PIN sources and
+ * output. No card or crypto logic here: that is renew/. Exit codes are
+ * enum renew_code (renew/renew.h). */
+#ifndef CARDRENEW_CLI_H
+#define CARDRENEW_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include "renew/renew.h"
+
+#define CLI_VERSION "0.1.0"
+#define CLI_PIN_MAX 64
+#define CLI_ERR_MAX 256
+
+enum cli_cmd { CLI_NONE, CLI_STATUS, CLI_CHECK, CLI_RENEW, CLI_DIAGNOSE, CLI_HELP, CLI_VERSION_CMD };
+
+struct cli_opts {
+    enum cli_cmd cmd;
+    bool json, notify, yes, quiet, verbose;
+    int days;               /* -1: not given */
+    const char *pin_source, *module, *token, *ca_url, *ca_cert, *config;
+};
+
+/* Parses argv; 0 on success, else RENEW_E_USAGE with err set. */
+int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen);
+void cli_usage(FILE *f);
+
+/* conf/cardrenew.conf: key=value, # comments. */
+struct cli_config {
+    char ca_url[512], ca_cert[512], module[512], token[512];
+    int renew_days;         /* -1: not set */
+};
+/* Reads path (or, if NULL, the first of the default places that exists;
+ * none is fine). 0 or RENEW_E_USAGE with err set. */
+int cli_config_load(const char *path, struct cli_config *c, char *err, size_t errlen);
+/* Parses one file's text into c (exposed for tests). */
+int cli_config_parse(const char *text, const char *name, struct cli_config *c,
+                     char *err, size_t errlen);
+
+/* What applies, after precedence: flags > environment > file > default. */
+struct cli_settings {
+    const char *ca_url, *ca_cert, *module, *token;
+    int days;
+};
+void cli_settings_resolve(const struct cli_opts *o, const struct cli_config *c,
+                          const char *env_url, const char *env_cert,
+                          struct cli_settings *s);
+
+/* PIN sources: env:VAR, file:PATH, fd:N; NULL means the terminal. */
+enum cli_pin_kind { CLI_PIN_TTY, CLI_PIN_ENV, CLI_PIN_FILE, CLI_PIN_FD };
+int cli_pin_source_parse(const char *src, enum cli_pin_kind *kind, const char **arg,
+                         int *fd, char *err, size_t errlen);
+/* Reads the PIN into buf (at most CLI_PIN_MAX chars, NUL-terminated).
+ * 0, or RENEW_E_USAGE with err set; buf is wiped on failure. */
+int cli_pin_read(const char *src, char *buf, size_t bufsize, size_t *len,
+                 char *err, size_t errlen);
+/* Asks a yes/no question on the terminal; false when there is none. */
+bool cli_ask_yes(const char *question);
+
+/* Output. */
+void cli_date(time_t t, char *out, size_t outlen);     /* 21-Nov-2019 */
+void cli_print_status(FILE *f, const struct renew_cert_info *c, size_t n, bool json);
+/* The --check line and exit code for the soonest-expiring certificate. */
+int cli_check_line(const struct renew_cert_info *c, size_t n, int days,
+                   char *line, size_t linelen);
+void cli_notify(const char *summary, const char *body);
+void cli_print_findings(FILE *f, const struct renew_finding *v, size_t n, bool json);
+
+#endif

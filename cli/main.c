@@ -1,0 +1,166 @@
+/* cardrenew: show, check, diagnose and renew the certificate on an NHS
+ * smartcard through any PKCS#11 module. Every error is one line on
+ * stderr saying what to do next; the exit codes are in cardrenew(1). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "cli/cli.h"
+
+struct ui {
+    const struct cli_opts *o;
+    struct timespec t0;
+};
+
+static double elapsed(const struct ui *u)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - u->t0.tv_sec) + (t.tv_nsec - u->t0.tv_nsec) / 1e9;
+}
+
+static void on_step(void *arg, const char *what)
+{
+    struct ui *u = arg;
+    if (!u->o->quiet) {
+        printf("[%5.1fs] %s\n", elapsed(u), what);
+        fflush(stdout);
+    }
+}
+
+static void on_debug(void *arg, const char *line)
+{
+    struct ui *u = arg;
+    if (u->o->verbose)
+        fprintf(stderr, "cardrenew: [%5.1fs] %s\n", elapsed(u), line);
+}
+
+static bool on_confirm(void *arg, const struct renew_plan *p)
+{
+    struct ui *u = arg;
+    char d[32], q[512];
+    if (u->o->yes)
+        return true;
+    cli_date(p->not_after, d, sizeof d);
+    snprintf(q, sizeof q, "%s the certificate of %s on smartcard %s (expires %s)? [y/N] ",
+             p->resuming ? "Finish renewing" : "Renew",
+             p->subject_cn[0] ? p->subject_cn : p->label, p->serial, d);
+    return cli_ask_yes(q);
+}
+
+static int fail(int code, const char *msg)
+{
+    fprintf(stderr, "cardrenew: %s\n", msg);
+    return code;
+}
+
+static int do_status(const struct cli_opts *o, const struct cli_settings *s,
+                     const struct renew_target *t)
+{
+    struct renew_cert_info *c;
+    size_t n;
+    struct renew_err e;
+    int rc = renew_status(t, s->days, time(NULL), &c, &n, &e);
+    if (rc)
+        return fail(rc, e.msg);
+    if (o->cmd == CLI_STATUS) {
+        if (!o->quiet || o->json)
+            cli_print_status(stdout, c, n, o->json);
+    } else {
+        char line[512];
+        rc = cli_check_line(c, n, s->days, line, sizeof line);
+        if (rc == RENEW_E_TOKEN)
+            fprintf(stderr, "cardrenew: %s\n", line);
+        else if (!o->quiet)
+            printf("%s\n", line);
+        if (o->notify && (rc == RENEW_CHECK_DUE || rc == RENEW_CHECK_EXPIRED))
+            cli_notify(rc == RENEW_CHECK_DUE ? "Smartcard expiry notification"
+                                             : "Your Smartcard has expired", line);
+    }
+    free(c);
+    return rc;
+}
+
+static int do_diagnose(const struct cli_opts *o, const struct cli_settings *s,
+                       const struct renew_target *t)
+{
+    char pin[CLI_PIN_MAX + 1], err[CLI_ERR_MAX];
+    size_t pin_len = 0;
+    struct renew_finding *v;
+    size_t n;
+    struct renew_err e;
+    if (o->pin_source && cli_pin_read(o->pin_source, pin, sizeof pin, &pin_len, err, sizeof err))
+        return fail(RENEW_E_USAGE, err);
+    int rc = renew_diagnose(t, o->pin_source ? pin : NULL, pin_len, s->days, time(NULL),
+                            &v, &n, &e);
+    renew_wipe(pin, sizeof pin);
+    if (rc)
+        return fail(rc, e.msg);
+    if (!o->quiet || o->json)
+        cli_print_findings(stdout, v, n, o->json);
+    rc = n ? v[0].code : RENEW_OK;
+    free(v);
+    return rc;
+}
+
+static int do_renew(const struct cli_opts *o, const struct cli_settings *s,
+                    const struct renew_target *t)
+{
+    char pin[CLI_PIN_MAX + 1], err[CLI_ERR_MAX], d[32];
+    size_t pin_len = 0;
+    struct ui u = { .o = o };
+    struct renew_hooks h = { on_step, on_confirm, on_debug, &u };
+    struct renew_ca ca = { s->ca_url, s->ca_cert, 0 };
+    struct renew_result res;
+    struct renew_err e;
+    const char *to = getenv("CARDRENEW_CA_TIMEOUT");
+    if (to)
+        ca.timeout = atoi(to);
+    clock_gettime(CLOCK_MONOTONIC, &u.t0);
+    if (cli_pin_read(o->pin_source, pin, sizeof pin, &pin_len, err, sizeof err))
+        return fail(RENEW_E_USAGE, err);
+    int rc = renew_run(t, &ca, pin, pin_len, &h, &res, &e);
+    renew_wipe(pin, sizeof pin);
+    if (rc)
+        return fail(rc, e.msg);
+    if (!o->quiet) {
+        cli_date(res.new_not_after, d, sizeof d);
+        printf("[%5.1fs] Your smartcard is now renewed: the new certificate expires on %s "
+               "(%ld days).\n", elapsed(&u), d, renew_days_left(res.new_not_after, time(NULL)));
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_opts o;
+    struct cli_config cfg;
+    struct cli_settings s;
+    char err[CLI_ERR_MAX];
+    int rc = cli_parse(argc, argv, &o, err, sizeof err);
+    if (rc)
+        return fail(rc, err);
+    if (o.cmd == CLI_HELP) {
+        cli_usage(stdout);
+        return 0;
+    }
+    if (o.cmd == CLI_VERSION_CMD) {
+        printf("cardrenew %s\n", CLI_VERSION);
+        return 0;
+    }
+    if ((rc = cli_config_load(o.config, &cfg, err, sizeof err)))
+        return fail(rc, err);
+    cli_settings_resolve(&o, &cfg, getenv("CARDRENEW_CA_URL"), getenv("CARDRENEW_CA_CERT"), &s);
+    struct renew_target t = { s.module, s.token };
+    switch (o.cmd) {
+    case CLI_STATUS:
+    case CLI_CHECK:
+        return do_status(&o, &s, &t);
+    case CLI_DIAGNOSE:
+        return do_diagnose(&o, &s, &t);
+    case CLI_RENEW:
+        return do_renew(&o, &s, &t);
+    default:
+        return fail(RENEW_E_USAGE, "nothing to do: see cardrenew --help");
+    }
+}

@@ -1,0 +1,151 @@
+/* opts.c: the option table, in the style of OpenSSL's apps: one enum,
+ * one table that also prints the help. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli/cli.h"
+
+enum opt {
+    OPT_STATUS, OPT_JSON, OPT_CHECK, OPT_DAYS, OPT_NOTIFY, OPT_RENEW, OPT_PIN_SOURCE,
+    OPT_YES, OPT_DIAGNOSE, OPT_MODULE, OPT_TOKEN, OPT_CA, OPT_CA_CERT, OPT_CONFIG,
+    OPT_QUIET, OPT_VERBOSE, OPT_VERSION, OPT_HELP,
+};
+
+static const struct {
+    const char *name;
+    enum opt id;
+    const char *arg;        /* NULL: takes no value */
+    const char *help;
+} options[] = {
+    { "status", OPT_STATUS, NULL, "show the card's certificates and days left" },
+    { "json", OPT_JSON, NULL, "with --status or --diagnose: JSON output" },
+    { "check", OPT_CHECK, NULL, "exit 0, 10 (renewal due) or 11 (expired)" },
+    { "days", OPT_DAYS, "N", "with --check: the renewal window (default 28)" },
+    { "notify", OPT_NOTIFY, NULL, "with --check: also a desktop notification" },
+    { "renew", OPT_RENEW, NULL, "renew the certificate on the card" },
+    { "pin-source", OPT_PIN_SOURCE, "SRC", "env:VAR, file:PATH or fd:N (default: ask)" },
+    { "yes", OPT_YES, NULL, "with --renew: do not ask for confirmation" },
+    { "diagnose", OPT_DIAGNOSE, NULL, "what is wrong with the card, and what to do" },
+    { "module", OPT_MODULE, "PATH|NAME", "the PKCS#11 module (file or p11-kit name)" },
+    { "token", OPT_TOKEN, "URI", "which token: a pkcs11: URI" },
+    { "ca", OPT_CA, "URL", "the CA's CMP URL" },
+    { "ca-cert", OPT_CA_CERT, "FILE", "the CA certificate(s) to trust (PEM)" },
+    { "config", OPT_CONFIG, "FILE", "configuration file" },
+    { "quiet", OPT_QUIET, NULL, "print errors only" },
+    { "verbose", OPT_VERBOSE, NULL, "print more detail" },
+    { "version", OPT_VERSION, NULL, "print the version" },
+    { "help", OPT_HELP, NULL, "print this help" },
+};
+#define NOPTS (sizeof options / sizeof options[0])
+
+void cli_usage(FILE *f)
+{
+    fprintf(f, "Usage: cardrenew --status|--check|--renew|--diagnose [options]\n"
+               "Shows, checks and renews the certificate on an NHS smartcard.\n\n");
+    for (size_t i = 0; i < NOPTS; i++) {
+        char left[40];
+        snprintf(left, sizeof left, "--%s%s%s", options[i].name, options[i].arg ? " " : "",
+                 options[i].arg ? options[i].arg : "");
+        fprintf(f, "  %-24s %s\n", left, options[i].help);
+    }
+    fprintf(f, "\nExit codes: 0 ok, 1 usage, 2 no card, 3 wrong PIN, 4 PIN blocked,\n"
+               "5 expired (RA renewal), 6 CA unreachable or refused, 7 card error,\n"
+               "8 not supported here, 10 renewal due, 11 expired (--check). See cardrenew(1).\n");
+}
+
+static int set_cmd(struct cli_opts *o, enum cli_cmd c, const char *name, char *err, size_t n)
+{
+    if (o->cmd != CLI_NONE && o->cmd != c) {
+        snprintf(err, n, "--%s cannot be combined with another command: give one of "
+                         "--status, --check, --renew, --diagnose", name);
+        return RENEW_E_USAGE;
+    }
+    o->cmd = c;
+    return 0;
+}
+
+int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
+{
+    memset(o, 0, sizeof *o);
+    o->days = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = NULL;
+        size_t k, len;
+        if (strncmp(a, "--", 2) != 0) {
+            snprintf(err, errlen, "unexpected argument \"%s\": see cardrenew --help", a);
+            return RENEW_E_USAGE;
+        }
+        a += 2;
+        len = strcspn(a, "=");
+        for (k = 0; k < NOPTS; k++)
+            if (strlen(options[k].name) == len && strncmp(options[k].name, a, len) == 0)
+                break;
+        if (k == NOPTS) {
+            snprintf(err, errlen, "unknown option --%.*s: see cardrenew --help", (int)len, a);
+            return RENEW_E_USAGE;
+        }
+        if (options[k].arg) {
+            if (a[len] == '=')
+                val = a + len + 1;
+            else if (i + 1 < argc)
+                val = argv[++i];
+            else {
+                snprintf(err, errlen, "--%s needs a value (%s)", options[k].name, options[k].arg);
+                return RENEW_E_USAGE;
+            }
+        } else if (a[len] == '=') {
+            snprintf(err, errlen, "--%s takes no value", options[k].name);
+            return RENEW_E_USAGE;
+        }
+        int rc = 0;
+        switch (options[k].id) {
+        case OPT_STATUS: rc = set_cmd(o, CLI_STATUS, "status", err, errlen); break;
+        case OPT_CHECK: rc = set_cmd(o, CLI_CHECK, "check", err, errlen); break;
+        case OPT_RENEW: rc = set_cmd(o, CLI_RENEW, "renew", err, errlen); break;
+        case OPT_DIAGNOSE: rc = set_cmd(o, CLI_DIAGNOSE, "diagnose", err, errlen); break;
+        case OPT_HELP: o->cmd = CLI_HELP; return 0;
+        case OPT_VERSION: o->cmd = CLI_VERSION_CMD; return 0;
+        case OPT_JSON: o->json = true; break;
+        case OPT_NOTIFY: o->notify = true; break;
+        case OPT_YES: o->yes = true; break;
+        case OPT_QUIET: o->quiet = true; break;
+        case OPT_VERBOSE: o->verbose = true; break;
+        case OPT_DAYS: {
+            char *end;
+            long d = strtol(val, &end, 10);
+            if (!*val || *end || d < 0 || d > 3650) {
+                snprintf(err, errlen, "--days: \"%s\" is not a number of days (0-3650)", val);
+                return RENEW_E_USAGE;
+            }
+            o->days = (int)d;
+            break;
+        }
+        case OPT_PIN_SOURCE: o->pin_source = val; break;
+        case OPT_MODULE: o->module = val; break;
+        case OPT_TOKEN: o->token = val; break;
+        case OPT_CA: o->ca_url = val; break;
+        case OPT_CA_CERT: o->ca_cert = val; break;
+        case OPT_CONFIG: o->config = val; break;
+        }
+        if (rc)
+            return rc;
+    }
+    if (o->quiet && o->verbose) {
+        snprintf(err, errlen, "--quiet and --verbose cannot be used together");
+        return RENEW_E_USAGE;
+    }
+    if (o->cmd == CLI_NONE) {
+        snprintf(err, errlen, "say what to do: --status, --check, --renew or --diagnose "
+                              "(see cardrenew --help)");
+        return RENEW_E_USAGE;
+    }
+    if (o->pin_source) {
+        enum cli_pin_kind kind;
+        const char *arg;
+        int fd;
+        int rc = cli_pin_source_parse(o->pin_source, &kind, &arg, &fd, err, errlen);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,183 @@
+/* pin.c: where the PIN comes from: a no-echo prompt on the terminal,
+ * env:VAR, file:PATH or fd:N. Never argv. The buffer is the caller's,
+ * bounded, and wiped here on every failure. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+#include "cli/cli.h"
+
+int cli_pin_source_parse(const char *src, enum cli_pin_kind *kind, const char **arg,
+                         int *fd, char *err, size_t errlen)
+{
+    *arg = NULL;
+    *fd = -1;
+    if (!src) {
+        *kind = CLI_PIN_TTY;
+        return 0;
+    }
+    if (strncmp(src, "env:", 4) == 0 && src[4]) {
+        *kind = CLI_PIN_ENV;
+        *arg = src + 4;
+        return 0;
+    }
+    if (strncmp(src, "file:", 5) == 0 && src[5]) {
+        *kind = CLI_PIN_FILE;
+        *arg = src + 5;
+        return 0;
+    }
+    if (strncmp(src, "fd:", 3) == 0 && src[3]) {
+        char *end;
+        long n = strtol(src + 3, &end, 10);
+        if (!*end && n >= 0 && n < 65536) {
+            *kind = CLI_PIN_FD;
+            *fd = (int)n;
+            return 0;
+        }
+    }
+    snprintf(err, errlen, "--pin-source must be env:VAR, file:PATH or fd:N "
+                          "(never the PIN itself)");
+    return RENEW_E_USAGE;
+}
+
+/* Reads up to a newline or EOF; at most bufsize-1 bytes are kept. */
+static int read_line(int fd, char *buf, size_t bufsize, size_t *len, bool *too_long)
+{
+    size_t n = 0;
+    *too_long = false;
+    for (;;) {
+        char ch;
+        ssize_t r = read(fd, &ch, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0 || ch == '\n')
+            break;
+        if (n + 1 < bufsize)
+            buf[n++] = ch;
+        else
+            *too_long = true;
+        ch = 0;
+    }
+    if (n && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    *len = n;
+    return 0;
+}
+
+static int tty_prompt(char *buf, size_t bufsize, size_t *len, bool *too_long)
+{
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    struct termios old, quiet;
+    if (fd < 0)
+        return -1;
+    if (tcgetattr(fd, &old) != 0) {
+        close(fd);
+        return -1;
+    }
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+    quiet.c_lflag |= ICANON;
+    static const char prompt[] = "Smartcard passcode (PIN): ";
+    if (write(fd, prompt, sizeof prompt - 1) < 0 || tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
+        close(fd);
+        return -1;
+    }
+    int rc = read_line(fd, buf, bufsize, len, too_long);
+    tcsetattr(fd, TCSAFLUSH, &old);
+    if (write(fd, "\n", 1) < 0)
+        rc = -1;
+    close(fd);
+    return rc;
+}
+
+int cli_pin_read(const char *src, char *buf, size_t bufsize, size_t *len,
+                 char *err, size_t errlen)
+{
+    enum cli_pin_kind kind;
+    const char *arg;
+    int fd, rc;
+    bool too_long = false;
+    size_t max = bufsize < CLI_PIN_MAX + 1 ? bufsize : CLI_PIN_MAX + 1;
+    *len = 0;
+    if ((rc = cli_pin_source_parse(src, &kind, &arg, &fd, err, errlen)))
+        return rc;
+    switch (kind) {
+    case CLI_PIN_TTY:
+        if (tty_prompt(buf, max, len, &too_long) != 0) {
+            snprintf(err, errlen, "no terminal to ask for the PIN: give --pin-source "
+                                  "env:VAR, file:PATH or fd:N");
+            goto fail;
+        }
+        break;
+    case CLI_PIN_ENV: {
+        const char *v = getenv(arg);
+        if (!v) {
+            snprintf(err, errlen, "--pin-source: the environment variable %s is not set", arg);
+            goto fail;
+        }
+        size_t n = strlen(v);
+        too_long = n >= max;
+        if (!too_long) {
+            memcpy(buf, v, n + 1);
+            *len = n;
+        }
+        unsetenv(arg);      /* keep it from any child process */
+        break;
+    }
+    case CLI_PIN_FILE:
+        fd = open(arg, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            snprintf(err, errlen, "--pin-source: cannot read %s: %s", arg, strerror(errno));
+            goto fail;
+        }
+        rc = read_line(fd, buf, max, len, &too_long);
+        close(fd);
+        if (rc) {
+            snprintf(err, errlen, "--pin-source: cannot read %s", arg);
+            goto fail;
+        }
+        break;
+    case CLI_PIN_FD:
+        if (read_line(fd, buf, max, len, &too_long) != 0) {
+            snprintf(err, errlen, "--pin-source: cannot read file descriptor %d: %s", fd,
+                     strerror(errno));
+            goto fail;
+        }
+        break;
+    }
+    if (too_long) {
+        snprintf(err, errlen, "the PIN is longer than %d characters: check --pin-source",
+                 CLI_PIN_MAX);
+        goto fail;
+    }
+    if (*len == 0) {
+        snprintf(err, errlen, "the PIN is empty: check --pin-source");
+        goto fail;
+    }
+    return 0;
+fail:
+    renew_wipe(buf, bufsize);
+    *len = 0;
+    return RENEW_E_USAGE;
+}
+
+bool cli_ask_yes(const char *question)
+{
+    char ans[16];
+    size_t n;
+    bool too_long;
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return false;
+    bool ok = write(fd, question, strlen(question)) >= 0 &&
+              read_line(fd, ans, sizeof ans, &n, &too_long) == 0 &&
+              (ans[0] == 'y' || ans[0] == 'Y');
+    close(fd);
+    return ok;
+}

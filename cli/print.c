@@ -1,0 +1,162 @@
+/* print.c: what people and scripts see. The status table follows the
+ * Care Identity Service profile page (Serial Number, Type, Issued on,
+ * Certs expire, State) with dates like 21-Nov-2019, plus Days left. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "cli/cli.h"
+
+void cli_date(time_t t, char *out, size_t outlen)
+{
+    static const char *mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    struct tm tm;
+    if (!gmtime_r(&t, &tm)) {
+        snprintf(out, outlen, "?");
+        return;
+    }
+    snprintf(out, outlen, "%02d-%s-%04d", tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900);
+}
+
+static void iso(time_t t, char *out, size_t outlen)
+{
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || !strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(out, outlen, "?");
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+void cli_print_status(FILE *f, const struct renew_cert_info *c, size_t n, bool json)
+{
+    char nb[32], na[32];
+    if (json) {
+        fputs("[", f);
+        for (size_t i = 0; i < n; i++) {
+            iso(c[i].not_before, nb, sizeof nb);
+            iso(c[i].not_after, na, sizeof na);
+            fputs(i ? ",\n {" : "\n {", f);
+            fputs("\"serial\": ", f); json_str(f, c[i].serial);
+            fputs(", \"family\": ", f); json_str(f, c[i].family);
+            fputs(", \"token_label\": ", f); json_str(f, c[i].token_label);
+            fputs(", \"label\": ", f); json_str(f, c[i].label);
+            fputs(", \"subject_cn\": ", f); json_str(f, c[i].subject_cn);
+            fprintf(f, ", \"not_before\": \"%s\", \"not_after\": \"%s\", \"days_left\": %ld, "
+                       "\"state\": \"%s\"}", nb, na, c[i].days_left, renew_state_name(c[i].state));
+        }
+        fputs(n ? "\n]\n" : "]\n", f);
+        return;
+    }
+    if (n == 0) {
+        fprintf(f, "Your smartcard is empty: no certificate found. Ask your RA to cancel and "
+                   "re-issue it.\n");
+        return;
+    }
+    fprintf(f, "%-18s %-18s %-12s %-13s %9s  %-9s %s\n", "Serial Number", "Type", "Issued on",
+            "Certs expire", "Days left", "State", "Name");
+    for (size_t i = 0; i < n; i++) {
+        cli_date(c[i].not_before, nb, sizeof nb);
+        cli_date(c[i].not_after, na, sizeof na);
+        fprintf(f, "%-18s %-18s %-12s %-13s %9ld  %-9s %s\n", c[i].serial, c[i].family, nb, na,
+                c[i].days_left, renew_state_name(c[i].state),
+                c[i].subject_cn[0] ? c[i].subject_cn : c[i].label);
+    }
+}
+
+int cli_check_line(const struct renew_cert_info *c, size_t n, int days, char *line,
+                   size_t linelen)
+{
+    const struct renew_cert_info *soon = NULL;
+    char d[32];
+    for (size_t i = 0; i < n; i++)
+        if (!soon || difftime(c[i].not_after, soon->not_after) < 0)
+            soon = &c[i];
+    if (!soon) {
+        snprintf(line, linelen, "Your smartcard is empty: ask your RA to cancel and re-issue it.");
+        return RENEW_E_TOKEN;
+    }
+    cli_date(soon->not_after, d, sizeof d);
+    time_t now = time(NULL);
+    enum renew_state s = renew_state_of(soon->not_after, now, days);
+    switch (s) {
+    case RENEW_EXPIRED:
+        snprintf(line, linelen, "Your Smartcard has expired (on %s): ask your RA for an "
+                 "RA renewal.", d);
+        break;
+    case RENEW_EXPIRING:
+        snprintf(line, linelen, "The security certificate for your Smartcard expires on %s "
+                 "(%ld days left): run cardrenew --renew to renew it now.", d, soon->days_left);
+        break;
+    default:
+        snprintf(line, linelen, "Your Smartcard certificate is valid until %s (%ld days left): "
+                 "nothing to do.", d, soon->days_left);
+    }
+    return renew_check_code(s);
+}
+
+/* Best effort, never blocks the check for long, says nothing on failure. */
+void cli_notify(const char *summary, const char *body)
+{
+    if (!getenv("DBUS_SESSION_BUS_ADDRESS"))
+        return;
+    pid_t pid = fork();
+    if (pid < 0)
+        return;
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        if (null >= 0) {
+            dup2(null, 1);
+            dup2(null, 2);
+        }
+        execlp("notify-send", "notify-send", "--app-name=cardrenew", "--icon=dialog-warning",
+               summary, body, (char *)NULL);
+        char arg[1024];
+        snprintf(arg, sizeof arg, "[]");
+        execlp("gdbus", "gdbus", "call", "--session", "--dest=org.freedesktop.Notifications",
+               "--object-path=/org/freedesktop/Notifications",
+               "--method=org.freedesktop.Notifications.Notify", "cardrenew", "0",
+               "dialog-warning", summary, body, arg, "{}", "-1", (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+}
+
+void cli_print_findings(FILE *f, const struct renew_finding *v, size_t n, bool json)
+{
+    if (json) {
+        fputs("[", f);
+        for (size_t i = 0; i < n; i++) {
+            fputs(i ? ",\n {" : "\n {", f);
+            fputs("\"serial\": ", f); json_str(f, v[i].serial);
+            fprintf(f, ", \"code\": %d, \"problem\": ", v[i].code); json_str(f, v[i].what);
+            fputs(", \"what_to_do\": ", f); json_str(f, v[i].todo);
+            fputs("}", f);
+        }
+        fputs(n ? "\n]\n" : "]\n", f);
+        return;
+    }
+    if (n == 0) {
+        fprintf(f, "No problems found on your smartcard.\n");
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s: %s %s\n", v[i].serial, v[i].what, v[i].todo);
+}
