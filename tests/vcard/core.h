@@ -46,6 +46,14 @@ void vc_faults_clear(struct vc_faults *f);
 void vc_faults_command(struct vc_faults *f, const char *line, char *ans,
                        size_t anslen);
 
+/* One APDU: VC_ANSWER (resp/rlen hold the answer), VC_SILENT (muted: no
+ * answer), VC_VANISH (drop the connection unanswered; a torn command has
+ * been undone), VC_FATAL (the image could not be reloaded). */
+enum vc_step { VC_ANSWER, VC_SILENT, VC_VANISH, VC_FATAL };
+enum vc_step vc_step(struct vc_card *card, const char *image,
+                     struct vc_faults *f, const uint8_t *cmd, size_t len,
+                     uint8_t *resp, size_t *rlen, bool *pin_data);
+
 struct vc_run_opts {
     const char *image;
     const char *host;
@@ -61,5 +69,9 @@ int vc_ctl_send(const char *path, const char *line);
 
 /* Waits until nreaders PC/SC readers each hold a card; 0 or -1. */
 int vc_wait_ready(int nreaders, int timeout_ms);
+
+/* APDUs in hex, one a line, from in, over PC/SC reader number reader;
+ * responses to out. 0, or 1 at the first failure (printed "ERR ..."). */
+int vc_send_apdus(int reader, FILE *in, FILE *out);
 
 #endif

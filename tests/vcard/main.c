@@ -21,12 +21,13 @@ static const char usage[] =
 "             [--control PATH] [--vanish-after N] [--tear-after K] [--mute]\n"
 "             [--latency-us N]\n"
 "       vcard ctl --control PATH COMMAND...\n"
-"       vcard wait-ready [--readers N] [--timeout-ms MS]\n";
+"       vcard wait-ready [--readers N] [--timeout-ms MS]\n"
+"       vcard send [--reader N] < APDUS   (hex, one a line; via PC/SC)\n";
 
 struct opts {
     const char *profile, *image, *holder, *serial, *pin_file, *type, *pubout,
                *cert, *kind, *host, *trace, *control;
-    long port, readers, timeout_ms;
+    long port, readers, reader, timeout_ms;
     struct vc_faults faults;
     int rest;                   /* index of the first non-option argument */
 };
@@ -101,6 +102,9 @@ static int parse(int argc, char **argv, struct opts *o)
         } else if (strcmp(a, "--readers") == 0) {
             lp = &o->readers;
             max = 4;
+        } else if (strcmp(a, "--reader") == 0) {
+            lp = &o->reader;
+            max = 15;
         } else if (strcmp(a, "--timeout-ms") == 0)
             lp = &o->timeout_ms;
         if (!lp) {
@@ -396,6 +400,8 @@ int main(int argc, char **argv)
                 o.readers, o.timeout_ms);
         return 1;
     }
+    if (strcmp(cmd, "send") == 0)
+        return vc_send_apdus((int)o.reader, stdin, stdout);
     fprintf(stderr, "vcard: unknown command %s\n%s", cmd, usage);
     return 2;
 }

@@ -145,70 +145,25 @@ static void vanish(struct runner *r, const char *why)
     drop_vpcd(r, why);
 }
 
-/* The command that crossed the tear point never completed: take the card
- * back to what the image file holds. */
-static int reload(struct runner *r)
-{
-    struct vc_card fresh;
-    char err[256];
-
-    if (vc_image_load(r->o->image, &fresh, err, sizeof err) != 0) {
-        fprintf(stderr, "vcard: reloading after a tear: %s\n", err);
-        return -1;
-    }
-    vc_card_free(&r->card);
-    r->card = fresh;
-    return 0;
-}
-
 static int handle_apdu(struct runner *r, const uint8_t *cmd, size_t len)
 {
     uint8_t resp[VC_RESP_MAX];
-    bool persist = false, pin = false;
     size_t rlen;
-    char err[256];
+    bool pin;
 
-    if (r->f.mute) {
-        vc_trace_apdu(r->trace, cmd, len, NULL, 0, true);
+    switch (vc_step(&r->card, r->o->image, &r->f, cmd, len, resp, &rlen,
+                    &pin)) {
+    case VC_SILENT:
+        vc_trace_apdu(r->trace, cmd, len, NULL, 0, pin);
         return 0;
-    }
-    if (r->f.vanish_after == 0) {
-        r->f.vanish_after = -1;
-        vc_trace_apdu(r->trace, cmd, len, NULL, 0, true);
-        vanish(r, "vanished");
+    case VC_VANISH:
+        vc_trace_apdu(r->trace, cmd, len, NULL, 0, pin);
+        vanish(r, "vanished (a torn write is undone)");
         return 0;
-    }
-    if (r->f.vanish_after > 0)
-        r->f.vanish_after--;
-
-    rlen = r->card.prof->process(r->card.st, cmd, len, resp, &persist, &pin);
-    if (rlen < 2 || rlen > VC_RESP_MAX) {
-        resp[0] = 0x6F;
-        resp[1] = 0x00;
-        rlen = 2;
-    }
-    if (persist) {
-        size_t dl = vc_apdu_data_len(cmd, len);
-
-        if (r->f.tear_after >= 0) {
-            if (r->f.tear_after == 0 || (long)dl > r->f.tear_after) {
-                r->f.tear_after = -1;
-                vc_trace_apdu(r->trace, cmd, len, NULL, 0, pin);
-                if (reload(r) != 0)
-                    return -1;
-                vanish(r, "torn: command discarded, card vanished");
-                return 0;
-            }
-            r->f.tear_after -= (long)dl;
-        }
-        if (vc_image_save(r->o->image, &r->card, err, sizeof err) != 0) {
-            fprintf(stderr, "vcard: saving the card: %s\n", err);
-            if (reload(r) != 0)
-                return -1;
-            resp[0] = 0x65;     /* memory failure */
-            resp[1] = 0x81;
-            rlen = 2;
-        }
+    case VC_FATAL:
+        return -1;
+    case VC_ANSWER:
+        break;
     }
     if (r->f.latency_us > 0)
         usleep((useconds_t)r->f.latency_us);
