@@ -1,0 +1,87 @@
+/* card_int.h: what the drivers share with the card core; not for pkcs11/. */
+#ifndef CARDRENEW_CARD_INT_H
+#define CARDRENEW_CARD_INT_H
+
+#include "card/card.h"
+#include "card/pcsc.h"
+
+#define CARD_READER_MAX 256
+#define CARD_ATR_MAX 33
+
+struct card {
+    struct card_ctx *ctx;
+    const struct pcsc_ops *ops;
+    SCARDHANDLE h;
+    DWORD proto;
+    char reader[CARD_READER_MAX];
+    uint8_t atr[CARD_ATR_MAX];
+    size_t atr_len;
+    const struct card_driver *drv;
+    struct card_info info;
+    /* Transport limits the driver sets in init: the largest command data
+     * field per APDU (before chaining) and whether extended length works. */
+    size_t max_send;
+    size_t max_recv;
+    bool ext_len;
+    bool chaining;
+    /* The size a PIN is padded to (profile O, from the AODF). */
+    size_t pin_pad;
+    /* A reset or removal seen: reconnect in the next card_begin. */
+    bool lost;
+    /* ... and whether a caller has already been told of it. */
+    bool lost_reported;
+};
+
+struct card_ctx {
+    const struct pcsc_ops *ops;
+    SCARDCONTEXT h;
+    /* Last known state per reader, for card_ctx_wait/card_ctx_present. */
+    struct card_rstate {
+        char name[CARD_READER_MAX];
+        DWORD state;
+        bool was_absent;
+    } *rs;
+    size_t nrs;
+};
+
+/* One command APDU. le_present with le == 0 asks for the maximum. */
+struct card_apdu {
+    uint8_t cla, ins, p1, p2;
+    const uint8_t *data;
+    size_t lc;
+    bool le_present;
+    size_t le;
+    /* Send in short APDUs with CLA 0x10 chaining even when extended
+     * length would fit (a card that wants its cryptogram chained). */
+    bool force_chain;
+};
+
+/* Sends one command: extended length or chaining as the card allows,
+ * follows 61xx with GET RESPONSE and re-sends on 6Cxx. resp gets the
+ * data (up to *resp_len, updated), sw the final status word. Returns
+ * CARD_OK when a status word came back, a transport error otherwise. */
+int card_apdu_transmit(struct card *c, const struct card_apdu *a,
+                       uint8_t *resp, size_t *resp_len, uint16_t *sw);
+/* The same, then the status word mapped: CARD_OK only for 90 00. */
+int card_apdu_run(struct card *c, const struct card_apdu *a,
+                  uint8_t *resp, size_t *resp_len);
+/* The one table from status word to card_rv. */
+int card_sw_to_rv(uint16_t sw);
+
+/* Raw exchange (with trace): response < 2 bytes is CARD_E_COMM. */
+int card_transmit_raw(struct card *c, const uint8_t *cmd, size_t len,
+                      uint8_t *resp, size_t *resp_len);
+
+/* APDU trace to the file named by CARDRENEW_APDU_TRACE (read once). */
+void card_trace(const char *dir, const uint8_t *buf, size_t len);
+
+void card_secure_zero(void *p, size_t n);
+
+/* PC/SC result -> card_rv; marks the card lost on reset/removal. */
+int card_pcsc_rv(struct card *c, LONG rv);
+
+/* Shared helpers for drivers. */
+int card_container_set_id(struct card_container *k);
+void card_container_clear(struct card_container *k);
+
+#endif

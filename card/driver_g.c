@@ -1,0 +1,720 @@
+/* driver_g.c: profile G, GemSAFE V1 on JCOP41 (NHS Series 4/5/6).
+ *
+ * All objects live in one EF, 3F00/1600/0004: a 110-byte header (used
+ * length, a table of 12 containers) and then the certificates, in the
+ * order of their allocated table entries. Whoever reads the file finds
+ * the certificates by scanning for 30 82, so every write keeps that scan
+ * giving each allocated entry its own certificate; the header write is
+ * the one command that commits a change.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#include "card/card_int.h"
+#include "card/x509.h"
+
+#define G_FILE_SIZE 8000
+#define G_HDR 110
+#define G_CHUNK 248
+#define G_MAX_ENTRIES 12
+#define G_PIN_MIN 6
+#define G_PIN_MAX 16
+#define G_SIG_IN_MAX 36
+
+static const uint8_t g_atr[] = {
+    0x3B, 0xF9, 0x18, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x45,
+    0x4A, 0x43, 0x4F, 0x50, 0x34, 0x31, 0x56, 0x32, 0x32, 0xAF,
+};
+static const uint8_t g_aid[] = {
+    0xA0, 0x00, 0x00, 0x00, 0x18, 0x0A, 0x00, 0x00, 0x01, 0x63, 0x42, 0x00,
+};
+static const uint8_t g_path[] = { 0x16, 0x00, 0x00, 0x04 };
+static const uint8_t g_e[] = { 0x01, 0x00, 0x01 };
+
+struct g_entry {
+    bool alloc;
+    unsigned ref, bits;
+    size_t cert_off, cert_len;      /* alloc with a certificate found */
+};
+
+struct g_store {
+    uint8_t *buf;                   /* bytes 0..used */
+    size_t used;
+    struct g_entry e[G_MAX_ENTRIES];
+    size_t n;
+};
+
+static void store_free(struct g_store *s)
+{
+    free(s->buf);
+    memset(s, 0, sizeof(*s));
+}
+
+static bool g_match_atr(const uint8_t *atr, size_t len)
+{
+    return len == sizeof(g_atr) && !memcmp(atr, g_atr, len);
+}
+
+static int select_store(struct card *c)
+{
+    struct card_apdu a = { 0x00, 0xA4, 0x08, 0x0C, g_path, sizeof(g_path), false, 0, false };
+    return card_apdu_run(c, &a, NULL, NULL);
+}
+
+/* READ BINARY; 62 82 (end of file reached) still carries data. */
+static int read_at(struct card *c, size_t off, uint8_t *out, size_t want, size_t *got)
+{
+    struct card_apdu a = { 0x00, 0xB0, (uint8_t)(off >> 8), (uint8_t)off, NULL, 0,
+                           true, want, false };
+    uint16_t sw = 0;
+    size_t n = want;
+    int rv = card_apdu_transmit(c, &a, out, &n, &sw);
+    if (rv != CARD_OK)
+        return rv;
+    if (sw != 0x9000 && sw != 0x6282)
+        return card_sw_to_rv(sw);
+    *got = n;
+    return CARD_OK;
+}
+
+static int write_at(struct card *c, size_t off, const uint8_t *data, size_t len)
+{
+    struct card_apdu a = { 0x00, 0xD6, (uint8_t)(off >> 8), (uint8_t)off, data, len,
+                           false, 0, false };
+    return card_apdu_run(c, &a, NULL, NULL);
+}
+
+/* Parses the header and finds each allocated entry's certificate. */
+static int store_parse(struct g_store *s)
+{
+    const uint8_t *b = s->buf;
+    size_t pos = 2;
+    s->n = 0;
+    while (pos < s->used && pos < G_HDR && b[pos] == 0x01) {
+        if (s->n == G_MAX_ENTRIES || pos + 2 > s->used)
+            return CARD_E_BAD_RESPONSE;
+        struct g_entry *e = &s->e[s->n];
+        memset(e, 0, sizeof(*e));
+        size_t sz = b[pos + 1] == 0xFE ? 9 : b[pos + 1] == 0xF0 ? 8 : 0;
+        if (!sz || pos + sz > s->used || pos + sz > G_HDR)
+            return CARD_E_BAD_RESPONSE;
+        e->alloc = sz == 9;
+        e->ref = b[pos + 4];
+        if (e->alloc)
+            e->bits = (unsigned)b[pos + 5] << 8 | b[pos + 6];
+        if (e->ref < 0x03 || e->ref > 0x0E)
+            return CARD_E_BAD_RESPONSE;
+        s->n++;
+        pos += sz;
+    }
+    /* Certificates, as a scanner for 30 82 finds them. */
+    size_t i = 0, p = G_HDR;
+    while (p + 4 <= s->used) {
+        if (b[p] != 0x30 || b[p + 1] != 0x82) {
+            p++;
+            continue;
+        }
+        size_t len = 4 + ((size_t)b[p + 2] << 8 | b[p + 3]);
+        if (p + len > s->used)
+            return CARD_E_BAD_RESPONSE;     /* a certificate past the end */
+        while (i < s->n && !s->e[i].alloc)
+            i++;
+        if (i == s->n)
+            break;                          /* more certificates than entries */
+        s->e[i].cert_off = p;
+        s->e[i].cert_len = len;
+        i++;
+        p += len;
+    }
+    return CARD_OK;
+}
+
+static int store_read(struct card *c, struct g_store *s)
+{
+    memset(s, 0, sizeof(*s));
+    int rv = select_store(c);
+    if (rv != CARD_OK)
+        return rv;
+    uint8_t first[G_CHUNK];
+    size_t got = 0;
+    rv = read_at(c, 0, first, G_CHUNK, &got);
+    if (rv != CARD_OK)
+        return rv;
+    if (got < 2)
+        return CARD_E_BAD_RESPONSE;
+    s->used = (size_t)first[0] << 8 | first[1];
+    if (s->used < 2 || s->used > G_FILE_SIZE)
+        return CARD_E_BAD_RESPONSE;
+    s->buf = malloc(s->used);
+    if (!s->buf)
+        return CARD_E_HOST_MEMORY;
+    size_t have = got < s->used ? got : s->used;
+    memcpy(s->buf, first, have);
+    while (have < s->used) {
+        size_t want = s->used - have < G_CHUNK ? s->used - have : G_CHUNK;
+        rv = read_at(c, have, s->buf + have, want, &got);
+        if (rv == CARD_OK && got == 0)
+            rv = CARD_E_BAD_RESPONSE;       /* used length past the file */
+        if (rv != CARD_OK) {
+            store_free(s);
+            return rv;
+        }
+        have += got;
+    }
+    rv = store_parse(s);
+    if (rv != CARD_OK)
+        store_free(s);
+    return rv;
+}
+
+/* The modulus of the key under ref, or CARD_E_NOT_FOUND (6A 88). */
+static int read_pubkey(struct card *c, unsigned ref, uint8_t *mod, size_t *len)
+{
+    struct card_apdu a = { 0x80, 0x46, 0x01, (uint8_t)ref, NULL, 0, true, 0, false };
+    int rv = card_apdu_run(c, &a, mod, len);
+    if (rv == CARD_OK && (*len < 64 || mod[0] == 0))
+        rv = CARD_E_BAD_RESPONSE;
+    return rv;
+}
+
+static int fill_rsa(struct card_container *k, unsigned ref, const uint8_t *mod,
+                    size_t len)
+{
+    k->ref = ref;
+    k->type = CARD_KEY_RSA;
+    k->bits = (unsigned)len * 8;
+    k->modulus = malloc(len);
+    k->exponent = malloc(sizeof(g_e));
+    if (!k->modulus || !k->exponent)
+        return CARD_E_HOST_MEMORY;
+    memcpy(k->modulus, mod, len);
+    k->modulus_len = len;
+    memcpy(k->exponent, g_e, sizeof(g_e));
+    k->exponent_len = sizeof(g_e);
+    k->can_sign = k->can_decrypt = true;
+    return card_container_set_id(k);
+}
+
+static int g_read_objects(struct card *c, struct card_objects *out)
+{
+    struct g_store s;
+    int rv = store_read(c, &s);
+    if (rv != CARD_OK)
+        return rv;
+    out->c = calloc(G_MAX_ENTRIES, sizeof(*out->c));
+    if (!out->c) {
+        rv = CARD_E_HOST_MEMORY;
+        goto out;
+    }
+    for (size_t i = 0; i < s.n; i++) {
+        struct g_entry *e = &s.e[i];
+        struct card_container *k = &out->c[out->n];
+        if (e->alloc && e->cert_len) {
+            rv = card_cert_pubkey(s.buf + e->cert_off, e->cert_len, k);
+            if (rv != CARD_OK || k->type != CARD_KEY_RSA) {
+                card_container_clear(k);
+                rv = CARD_E_BAD_RESPONSE;
+                goto out;
+            }
+            k->cert = malloc(e->cert_len);
+            if (!k->cert) {
+                rv = CARD_E_HOST_MEMORY;
+                goto out;
+            }
+            memcpy(k->cert, s.buf + e->cert_off, e->cert_len);
+            k->cert_len = e->cert_len;
+            k->ref = e->ref;
+            k->can_sign = k->can_decrypt = true;
+            card_cert_cn(k->cert, k->cert_len, k->label, sizeof(k->label));
+            out->n++;
+            continue;
+        }
+        /* A free entry whose reference holds a key: a pending key. An
+         * allocated one without a certificate shows its key alone. */
+        uint8_t mod[512];
+        size_t len = sizeof(mod);
+        rv = read_pubkey(c, e->ref, mod, &len);
+        if (rv == CARD_E_NOT_FOUND) {
+            rv = CARD_OK;
+            continue;
+        }
+        if (rv == CARD_OK)
+            rv = fill_rsa(k, e->ref, mod, len);
+        if (rv != CARD_OK) {
+            card_container_clear(k);
+            goto out;
+        }
+        out->n++;
+    }
+out:
+    if (rv != CARD_OK)
+        card_objects_clear(out);
+    store_free(&s);
+    return rv;
+}
+
+static void hexify(const uint8_t *in, size_t n, char *out)
+{
+    static const char hx[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hx[in[i] >> 4];
+        out[2 * i + 1] = hx[in[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+static int g_init(struct card *c, struct card_info *info)
+{
+    c->max_send = 255;
+    c->ext_len = false;
+    c->chaining = false;
+    uint8_t buf[258];
+    size_t len = sizeof(buf);
+    struct card_apdu sel = { 0x00, 0xA4, 0x04, 0x00, g_aid, sizeof(g_aid), false, 0, false };
+    int rv = card_apdu_run(c, &sel, buf, &len);
+    if (rv != CARD_OK)
+        return rv;
+    len = sizeof(buf);
+    struct card_apdu ver = { 0x80, 0xCA, 0xDF, 0x03, NULL, 0, true, 8, false };
+    rv = card_apdu_run(c, &ver, buf, &len);
+    if (rv != CARD_OK)
+        return rv;
+    len = sizeof(buf);
+    struct card_apdu cplc = { 0x80, 0xCA, 0x9F, 0x7F, NULL, 0, true, 0x2D, false };
+    rv = card_apdu_run(c, &cplc, buf, &len);
+    if (rv != CARD_OK)
+        return rv;
+    if (len < 3 + 18 || buf[0] != 0x9F || buf[1] != 0x7F)
+        return CARD_E_BAD_RESPONSE;
+    /* IC serial number, IC batch and module fabricator: CPLC bytes 10..17. */
+    hexify(buf + 3 + 10, 8, info->serial);
+    info->model = "Series 4/5/6 (GemSAFE on JCOP41)";
+    info->pin_min = G_PIN_MIN;
+    info->pin_max = G_PIN_MAX;
+    info->max_containers = G_MAX_ENTRIES;
+    info->rsa_bits_min = 1024;
+    info->rsa_bits_max = 2048;
+    info->has_ec = info->has_pss = info->has_sha2 = info->has_puk = false;
+
+    /* No holder name on the card: the label is the first certificate's CN. */
+    struct g_store s;
+    rv = store_read(c, &s);
+    if (rv != CARD_OK)
+        return rv;
+    for (size_t i = 0; i < s.n; i++) {
+        if (s.e[i].alloc && s.e[i].cert_len) {
+            card_cert_cn(s.buf + s.e[i].cert_off, s.e[i].cert_len, info->label,
+                         sizeof(info->label));
+            break;
+        }
+    }
+    store_free(&s);
+    return CARD_OK;
+}
+
+static int g_change_counter(struct card *c, uint64_t *counter)
+{
+    int rv = select_store(c);
+    if (rv != CARD_OK)
+        return rv;
+    uint8_t hdr[G_HDR];
+    size_t got = 0;
+    rv = read_at(c, 0, hdr, G_HDR, &got);
+    if (rv != CARD_OK)
+        return rv;
+    if (got != G_HDR)
+        return CARD_E_BAD_RESPONSE;
+    uint8_t md[SHA256_DIGEST_LENGTH];
+    SHA256(hdr, sizeof(hdr), md);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | md[i];
+    *counter = v;
+    return CARD_OK;
+}
+
+/* 123456 -> 12 34 56 FF FF FF FF FF */
+static int pin_block(const char *pin, size_t len, uint8_t out[8])
+{
+    if (len < G_PIN_MIN || len > G_PIN_MAX)
+        return CARD_E_PIN_LEN;
+    memset(out, 0xFF, 8);
+    for (size_t i = 0; i < len; i++) {
+        if (pin[i] < '0' || pin[i] > '9') {
+            card_secure_zero(out, 8);
+            return CARD_E_PIN_LEN;
+        }
+        uint8_t d = (uint8_t)(pin[i] - '0');
+        if (i & 1)
+            out[i / 2] = (uint8_t)((out[i / 2] & 0xF0) | d);
+        else
+            out[i / 2] = (uint8_t)(d << 4 | 0x0F);
+    }
+    return CARD_OK;
+}
+
+static int g_pin_status(struct card *c, int *tries_left)
+{
+    struct card_apdu a = { 0x00, 0x20, 0x00, 0x01, NULL, 0, false, 0, false };
+    uint16_t sw = 0;
+    int rv = card_apdu_transmit(c, &a, NULL, NULL, &sw);
+    if (rv != CARD_OK)
+        return rv;
+    if ((sw & 0xFFF0) == 0x63C0) {
+        *tries_left = sw & 0x0F;
+        return CARD_OK;
+    }
+    if (sw == 0x9000) {
+        *tries_left = 3;        /* verified; the card does not say more */
+        return CARD_OK;
+    }
+    if (sw == 0x6983) {
+        *tries_left = -1;
+        return CARD_OK;
+    }
+    return card_sw_to_rv(sw);
+}
+
+static int g_pin_verify(struct card *c, const char *pin, size_t len)
+{
+    uint8_t blk[8];
+    int rv = pin_block(pin, len, blk);
+    if (rv != CARD_OK)
+        return rv;
+    struct card_apdu a = { 0x00, 0x20, 0x00, 0x01, blk, sizeof(blk), false, 0, false };
+    rv = card_apdu_run(c, &a, NULL, NULL);
+    card_secure_zero(blk, sizeof(blk));
+    return rv;
+}
+
+static int g_pin_change(struct card *c, const char *old, size_t oldlen,
+                        const char *neu, size_t newlen)
+{
+    uint8_t blk[16];
+    int rv = pin_block(old, oldlen, blk);
+    if (rv == CARD_OK)
+        rv = pin_block(neu, newlen, blk + 8);
+    if (rv == CARD_OK) {
+        struct card_apdu a = { 0x00, 0x24, 0x00, 0x01, blk, sizeof(blk), false, 0, false };
+        rv = card_apdu_run(c, &a, NULL, NULL);
+    }
+    card_secure_zero(blk, sizeof(blk));
+    return rv;
+}
+
+static int mse(struct card *c, uint8_t tmpl, unsigned ref)
+{
+    uint8_t d[] = { 0x80, 0x01, 0x12, 0x84, 0x01, (uint8_t)ref };
+    struct card_apdu a = { 0x00, 0x22, 0x41, tmpl, d, sizeof(d), false, 0, false };
+    return card_apdu_run(c, &a, NULL, NULL);
+}
+
+static int g_sign(struct card *c, const struct card_container *k,
+                  enum card_sign_alg alg, const uint8_t *in, size_t inlen,
+                  uint8_t *sig, size_t *siglen)
+{
+    if (alg != CARD_SIGN_RSA_PKCS1)
+        return CARD_E_UNSUPPORTED;
+    if (inlen == 0 || inlen > G_SIG_IN_MAX)
+        return CARD_E_ARGS;
+    size_t need = k->modulus_len ? k->modulus_len : k->bits / 8;
+    if (*siglen < need)
+        return CARD_E_ARGS;
+    int rv = mse(c, 0xB6, k->ref);
+    if (rv != CARD_OK)
+        return rv;
+    uint8_t d[2 + G_SIG_IN_MAX];
+    d[0] = 0x90;
+    d[1] = (uint8_t)inlen;
+    memcpy(d + 2, in, inlen);
+    struct card_apdu a = { 0x80, 0x2A, 0x9E, 0xAC, d, inlen + 2, true, 0, false };
+    size_t n = *siglen;
+    rv = card_apdu_run(c, &a, sig, &n);
+    if (rv == CARD_OK && need && n != need)
+        rv = CARD_E_BAD_RESPONSE;
+    if (rv == CARD_OK)
+        *siglen = n;
+    return rv;
+}
+
+static int g_decrypt(struct card *c, const struct card_container *k,
+                     const uint8_t *in, size_t inlen, uint8_t *out, size_t *outlen)
+{
+    if (inlen == 0 || inlen > 255)
+        return CARD_E_ARGS;     /* short APDUs only: no 2048-bit cryptogram */
+    int rv = mse(c, 0xB8, k->ref);
+    if (rv != CARD_OK)
+        return rv;
+    struct card_apdu a = { 0x80, 0x2A, 0x80, 0x84, in, inlen, true, 0, false };
+    return card_apdu_run(c, &a, out, outlen);
+}
+
+/* The header for this table: used length, entries, 00 padding. */
+static void build_header(uint8_t hdr[G_HDR], size_t used, const struct g_entry *e,
+                         size_t n)
+{
+    memset(hdr, 0, G_HDR);
+    hdr[0] = (uint8_t)(used >> 8);
+    hdr[1] = (uint8_t)used;
+    size_t p = 2;
+    for (size_t i = 0; i < n; i++) {
+        hdr[p] = 0x01;
+        hdr[p + 1] = e[i].alloc ? 0xFE : 0xF0;
+        hdr[p + 4] = (uint8_t)e[i].ref;
+        if (e[i].alloc) {
+            hdr[p + 5] = (uint8_t)(e[i].bits >> 8);
+            hdr[p + 6] = (uint8_t)e[i].bits;
+        }
+        p += e[i].alloc ? 9 : 8;
+    }
+}
+
+static size_t last_alloc(const struct g_store *s)
+{
+    size_t last = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->e[i].alloc)
+            last = i + 1;
+    return last;
+}
+
+static int g_generate_key(struct card *c, enum card_key_type type, unsigned bits,
+                          struct card_container *out)
+{
+    if (type != CARD_KEY_RSA)
+        return CARD_E_UNSUPPORTED;
+    if (bits != 1024 && bits != 2048)
+        return CARD_E_ARGS;
+    struct g_store s;
+    int rv = store_read(c, &s);
+    if (rv != CARD_OK)
+        return rv;
+    /* A free entry after every allocated one keeps certificate order equal
+     * to table order; the commit may move an earlier one there instead. */
+    size_t after = last_alloc(&s);
+    unsigned ref = 0;
+    for (size_t pass = 0; pass < 2 && !ref; pass++) {
+        for (size_t i = pass ? 0 : after; i < (pass ? after : s.n) && !ref; i++) {
+            if (s.e[i].alloc)
+                continue;
+            uint8_t mod[512];
+            size_t len = sizeof(mod);
+            rv = read_pubkey(c, s.e[i].ref, mod, &len);
+            if (rv == CARD_E_NOT_FOUND)
+                ref = s.e[i].ref;
+            else if (rv != CARD_OK)
+                goto out;
+        }
+    }
+    if (!ref) {
+        rv = CARD_E_CARD_FULL;
+        goto out;
+    }
+    uint8_t d[] = { 0x91, 0x02, (uint8_t)(bits >> 8), (uint8_t)bits };
+    struct card_apdu a = { 0x80, 0x46, 0x00, (uint8_t)ref, d, sizeof(d), true, 0, false };
+    uint8_t mod[512];
+    size_t len = sizeof(mod);
+    rv = card_apdu_run(c, &a, mod, &len);
+    if (rv != CARD_OK)
+        goto out;
+    if (len != bits / 8 || !(mod[0] & 0x80)) {
+        rv = CARD_E_BAD_RESPONSE;
+        goto out;
+    }
+    rv = fill_rsa(out, ref, mod, len);
+    if (rv != CARD_OK)
+        card_container_clear(out);
+out:
+    store_free(&s);
+    return rv;
+}
+
+/* The entry whose key has this id; its modulus read back from the card
+ * when it has no certificate. */
+static int find_entry(struct card *c, const struct g_store *s, const uint8_t *id,
+                      size_t idlen, size_t *idx, unsigned *bits)
+{
+    if (idlen != SHA_DIGEST_LENGTH)
+        return CARD_E_NOT_FOUND;
+    for (size_t i = 0; i < s->n; i++) {
+        const struct g_entry *e = &s->e[i];
+        struct card_container k = { 0 };
+        int rv;
+        if (e->alloc && e->cert_len) {
+            rv = card_cert_pubkey(s->buf + e->cert_off, e->cert_len, &k);
+        } else {
+            uint8_t mod[512];
+            size_t len = sizeof(mod);
+            rv = read_pubkey(c, e->ref, mod, &len);
+            if (rv == CARD_E_NOT_FOUND) {
+                card_container_clear(&k);
+                continue;
+            }
+            if (rv == CARD_OK)
+                rv = fill_rsa(&k, e->ref, mod, len);
+        }
+        bool hit = rv == CARD_OK && !memcmp(k.id, id, SHA_DIGEST_LENGTH);
+        if (bits)
+            *bits = k.bits;
+        card_container_clear(&k);
+        if (rv != CARD_OK)
+            return rv;
+        if (hit) {
+            *idx = i;
+            return CARD_OK;
+        }
+    }
+    return CARD_E_NOT_FOUND;
+}
+
+static int g_write_cert(struct card *c, const uint8_t *id, size_t idlen,
+                        const uint8_t *der, size_t len, const char *label)
+{
+    (void)label;    /* the profile has no labels */
+    /* Only 30 82 certificates are found by a scan: 256 bytes or more. */
+    if (len < 256 || len > 0xFFFF + 4 || der[0] != 0x30 || der[1] != 0x82 ||
+        4 + ((size_t)der[2] << 8 | der[3]) != len)
+        return CARD_E_ARGS;
+    struct g_store s;
+    int rv = store_read(c, &s);
+    if (rv != CARD_OK)
+        return rv;
+    size_t idx = 0;
+    unsigned bits = 0;
+    rv = find_entry(c, &s, id, idlen, &idx, &bits);
+    if (rv != CARD_OK)
+        goto out;
+    if (s.e[idx].alloc) {
+        rv = CARD_E_ARGS;       /* it has its certificate already */
+        goto out;
+    }
+    size_t pos = s.used > G_HDR ? s.used : G_HDR;
+    if (pos + len > G_FILE_SIZE) {
+        rv = CARD_E_CARD_FULL;
+        goto out;
+    }
+    for (size_t off = 0; off < len; off += G_CHUNK) {
+        size_t n = len - off < G_CHUNK ? len - off : G_CHUNK;
+        rv = write_at(c, pos + off, der + off, n);
+        if (rv != CARD_OK)
+            goto out;
+    }
+    /* The new entry goes right after the allocated ones, so the scan gives
+     * the new certificate (last in the file) to it. */
+    struct g_entry t[G_MAX_ENTRIES];
+    size_t n = 0, after = last_alloc(&s);
+    for (size_t i = 0; i < after; i++)
+        if (i != idx)
+            t[n++] = s.e[i];
+    t[n] = s.e[idx];
+    t[n].alloc = true;
+    t[n].bits = bits;
+    n++;
+    for (size_t i = after; i < s.n; i++)
+        if (i != idx)
+            t[n++] = s.e[i];
+    uint8_t hdr[G_HDR];
+    build_header(hdr, pos + len, t, n);
+    rv = write_at(c, 0, hdr, G_HDR);
+out:
+    store_free(&s);
+    return rv;
+}
+
+static int g_delete_cert(struct card *c, const uint8_t *id, size_t idlen)
+{
+    struct g_store s;
+    int rv = store_read(c, &s);
+    if (rv != CARD_OK)
+        return rv;
+    size_t idx = 0;
+    rv = find_entry(c, &s, id, idlen, &idx, NULL);
+    if (rv != CARD_OK)
+        goto out;
+    struct g_entry *e = &s.e[idx];
+    if (!e->alloc) {
+        rv = CARD_E_NOT_FOUND;
+        goto out;
+    }
+    size_t off = e->cert_off, len = e->cert_len;
+    /* Used length after: the end of the last certificate that stays. */
+    size_t used = G_HDR;
+    for (size_t i = 0; i < s.n; i++)
+        if (i != idx && s.e[i].alloc && s.e[i].cert_len &&
+            s.e[i].cert_off + s.e[i].cert_len > used)
+            used = s.e[i].cert_off + s.e[i].cert_len;
+    e->alloc = false;
+    uint8_t hdr[G_HDR];
+    build_header(hdr, used, s.e, s.n);
+
+    if (len) {
+        /* Zero the body from its end back; the 30 82 LL LL goes last, so
+         * until then a scan still skips this certificate where it was. */
+        uint8_t zero[G_CHUNK] = { 0 };
+        size_t end = off + len;
+        while (end > off + 4) {
+            size_t start = end - off - 4 > G_CHUNK ? end - G_CHUNK : off + 4;
+            rv = write_at(c, start, zero, end - start);
+            if (rv != CARD_OK)
+                goto out;
+            end = start;
+        }
+        if (off + 4 <= 255) {
+            /* The 30 82 and the table entry go in one write: at no moment
+             * does the table hold an entry without its certificate. */
+            uint8_t both[255];
+            memcpy(both, hdr, G_HDR);
+            memcpy(both + G_HDR, s.buf + G_HDR, off - G_HDR);
+            memset(both + off, 0, 4);
+            rv = write_at(c, 0, both, off + 4);
+            goto out;
+        }
+        rv = write_at(c, off, zero, 4);
+        if (rv != CARD_OK)
+            goto out;
+    }
+    rv = write_at(c, 0, hdr, G_HDR);
+out:
+    store_free(&s);
+    return rv;
+}
+
+static int g_delete_key(struct card *c, const uint8_t *id, size_t idlen)
+{
+    struct g_store s;
+    int rv = store_read(c, &s);
+    if (rv != CARD_OK)
+        return rv;
+    size_t idx = 0;
+    rv = find_entry(c, &s, id, idlen, &idx, NULL);
+    unsigned ref = s.e[idx].ref;
+    bool alloc = s.e[idx].alloc;
+    store_free(&s);
+    if (rv != CARD_OK)
+        return rv;
+    /* A container is a key and its certificate: the certificate goes first. */
+    if (alloc && (rv = g_delete_cert(c, id, idlen)) != CARD_OK)
+        return rv;
+    struct card_apdu a = { 0x80, 0xE4, 0x00, (uint8_t)ref, NULL, 0, false, 0, false };
+    return card_apdu_run(c, &a, NULL, NULL);
+}
+
+const struct card_driver card_driver_g = {
+    .name = "G",
+    .match_atr = g_match_atr,
+    .init = g_init,
+    .change_counter = g_change_counter,
+    .read_objects = g_read_objects,
+    .pin_status = g_pin_status,
+    .pin_verify = g_pin_verify,
+    .pin_change = g_pin_change,
+    .sign = g_sign,
+    .decrypt = g_decrypt,
+    .generate_key = g_generate_key,
+    .write_cert = g_write_cert,
+    .delete_cert = g_delete_cert,
+    .delete_key = g_delete_key,
+};

@@ -1,0 +1,64 @@
+/* transport.c: one APDU through PC/SC, and PC/SC results as card_rv. */
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "card/card_int.h"
+
+void card_secure_zero(void *p, size_t n)
+{
+    if (p && n)
+        OPENSSL_cleanse(p, n);
+}
+
+int card_pcsc_rv(struct card *c, LONG rv)
+{
+    switch (rv) {
+    case SCARD_S_SUCCESS:
+        return CARD_OK;
+    case SCARD_W_RESET_CARD:
+    case SCARD_W_REMOVED_CARD:
+        if (c) {
+            c->lost = true;
+            c->lost_reported = true;
+        }
+        return CARD_E_REMOVED;
+    case SCARD_E_NO_SMARTCARD:
+        if (c) {
+            c->lost = true;
+            c->lost_reported = true;
+        }
+        return CARD_E_NO_CARD;
+    case SCARD_E_TIMEOUT:
+    case SCARD_W_UNRESPONSIVE_CARD:
+        return CARD_E_MUTE;
+    case SCARD_E_NO_MEMORY:
+        return CARD_E_HOST_MEMORY;
+    case SCARD_E_CANCELLED:
+        return CARD_E_ARGS;
+    default:
+        return CARD_E_COMM;
+    }
+}
+
+int card_transmit_raw(struct card *c, const uint8_t *cmd, size_t len,
+                      uint8_t *resp, size_t *resp_len)
+{
+    if (c->lost)
+        return c->lost_reported ? CARD_E_REMOVED : CARD_E_COMM;
+    card_trace(">", cmd, len);
+    DWORD rlen = (DWORD)*resp_len;
+    const SCARD_IO_REQUEST *pci =
+        c->proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
+    LONG prv = c->ops->transmit(c->h, pci, cmd, (DWORD)len, NULL, resp, &rlen);
+    if (prv != SCARD_S_SUCCESS)
+        return card_pcsc_rv(c, prv);
+    if (rlen > *resp_len)
+        return CARD_E_COMM;
+    card_trace("<", resp, rlen);
+    /* A card that dies mid-APDU gives a 0-byte answer with success. */
+    if (rlen < 2)
+        return CARD_E_COMM;
+    *resp_len = rlen;
+    return CARD_OK;
+}
