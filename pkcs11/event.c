@@ -1,0 +1,90 @@
+/* event.c: C_WaitForSlotEvent on its own PC/SC context, with no module
+ * lock held while it blocks. C_Finalize cancels it; the waiter then
+ * answers CKR_CRYPTOKI_NOT_INITIALIZED. */
+#include <pthread.h>
+#include <stdbool.h>
+#include <string.h>
+#include <time.h>
+
+#include "pkcs11/p11.h"
+
+static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ev_cond = PTHREAD_COND_INITIALIZER;
+static struct card_ctx *ev_ctx;
+static unsigned waiters;
+static bool cancelled;
+
+void p11_event_cancel(void)
+{
+    pthread_mutex_lock(&ev_lock);
+    cancelled = true;
+    while (waiters) {
+        card_ctx_cancel(ev_ctx);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&ev_cond, &ev_lock, &ts);
+    }
+    if (ev_ctx)
+        card_ctx_free(ev_ctx);
+    ev_ctx = NULL;
+    cancelled = false;
+    pthread_mutex_unlock(&ev_lock);
+}
+
+static CK_RV map_reader(const char *reader, CK_SLOT_ID *slot)
+{
+    CK_RV rv = p11_enter_global("C_WaitForSlotEvent");
+    if (rv != CKR_OK)
+        return rv;
+    rv = p11_slot_for_reader(reader, slot);
+    p11_unlock();
+    return rv;
+}
+
+CK_RV p11_wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID *slot, void *reserved)
+{
+    if (!p11_is_initialized())
+        return CKR_CRYPTOKI_NOT_INITIALIZED;
+    if (!slot || reserved)
+        return CKR_ARGUMENTS_BAD;
+    pthread_mutex_lock(&ev_lock);
+    if (cancelled) {
+        pthread_mutex_unlock(&ev_lock);
+        return CKR_CRYPTOKI_NOT_INITIALIZED;
+    }
+    if (!ev_ctx && card_ctx_new(card_pcsc_default(), &ev_ctx) != CARD_OK) {
+        ev_ctx = NULL;
+        pthread_mutex_unlock(&ev_lock);
+        return (flags & CKF_DONT_BLOCK) ? CKR_NO_EVENT : CKR_DEVICE_ERROR;
+    }
+    struct card_ctx *ctx = ev_ctx;
+    waiters++;
+    pthread_mutex_unlock(&ev_lock);
+
+    char reader[128];
+    int crv;
+    for (;;) {
+        reader[0] = '\0';
+        crv = card_ctx_wait(ctx, (flags & CKF_DONT_BLOCK) ? 0 : -1, reader, sizeof(reader));
+        /* A reader coming or going is no slot event of its own. */
+        if (crv != CARD_OK || reader[0] || (flags & CKF_DONT_BLOCK))
+            break;
+    }
+
+    pthread_mutex_lock(&ev_lock);
+    bool was_cancelled = cancelled;
+    waiters--;
+    pthread_cond_broadcast(&ev_cond);
+    pthread_mutex_unlock(&ev_lock);
+
+    if (was_cancelled || crv == CARD_E_ARGS || !p11_is_initialized())
+        return CKR_CRYPTOKI_NOT_INITIALIZED;
+    if (crv != CARD_OK || !reader[0])
+        return (flags & CKF_DONT_BLOCK) ? CKR_NO_EVENT : p11_card_rv(crv);
+    return map_reader(reader, slot);
+}

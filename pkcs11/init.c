@@ -1,0 +1,194 @@
+/* init.c: C_Initialize, C_Finalize, C_GetInfo; locking; fork.
+ *
+ * Locking uses the application's mutex callbacks when it gives them
+ * without CKF_OS_LOCKING_OK, pthreads otherwise. A static guard mutex
+ * orders C_Initialize and C_Finalize. After fork() the child handler only
+ * bumps a counter: every call in the child answers
+ * CKR_CRYPTOKI_NOT_INITIALIZED until it calls C_Initialize, which forgets
+ * the inherited state without touching the parent's PC/SC handles. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+
+#include "pkcs11/p11.h"
+
+struct p11_state p11_g;
+
+static pthread_mutex_t guard = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t os_lock = PTHREAD_MUTEX_INITIALIZER;
+static CK_C_INITIALIZE_ARGS app;        /* callbacks when used */
+static void *app_mutex;
+static bool use_app;
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static volatile unsigned fork_count;
+static unsigned init_fork_count;
+
+static void atfork_child(void)
+{
+    fork_count++;
+}
+
+static void atfork_register(void)
+{
+    pthread_atfork(NULL, NULL, atfork_child);
+}
+
+void p11_secure_zero(void *p, size_t n)
+{
+    if (p && n)
+        OPENSSL_cleanse(p, n);
+}
+
+bool p11_is_initialized(void)
+{
+    return p11_g.initialized && init_fork_count == fork_count;
+}
+
+void p11_lock(void)
+{
+    if (use_app)
+        app.LockMutex(app_mutex);
+    else
+        pthread_mutex_lock(&os_lock);
+}
+
+void p11_unlock(void)
+{
+    if (use_app)
+        app.UnlockMutex(app_mutex);
+    else
+        pthread_mutex_unlock(&os_lock);
+}
+
+/* The four cases of PKCS#11 2.40, 5.4: no args or no flags and no
+ * callbacks (single-threaded, we lock anyway); OS locking; callbacks;
+ * both (we use the OS). A partial set of callbacks is an error. */
+static CK_RV parse_args(const CK_C_INITIALIZE_ARGS *a, bool *callbacks)
+{
+    *callbacks = false;
+    if (!a)
+        return CKR_OK;
+    if (a->pReserved)
+        return CKR_ARGUMENTS_BAD;
+    int given = !!a->CreateMutex + !!a->DestroyMutex + !!a->LockMutex + !!a->UnlockMutex;
+    if (given != 0 && given != 4)
+        return CKR_ARGUMENTS_BAD;
+    if (given == 4 && !(a->flags & CKF_OS_LOCKING_OK))
+        *callbacks = true;
+    return CKR_OK;
+}
+
+/* Memory the child may free; PC/SC handles it must not touch. */
+static void forget_inherited(void)
+{
+    for (size_t i = 0; i < P11_MAX_SLOTS; i++) {
+        struct p11_slot *s = &p11_g.slots[i];
+        p11_objects_free(s);
+        card_objects_clear(&s->cont);
+    }
+    for (size_t i = 0; i < p11_g.nsessions; i++) {
+        struct p11_session *s = p11_g.sessions[i];
+        p11_opstate_clear(&s->sign);
+        p11_opstate_clear(&s->verify);
+        p11_opstate_clear(&s->decrypt);
+        free(s->found);
+        free(s);
+    }
+    free(p11_g.sessions);
+    memset(&p11_g, 0, sizeof(p11_g));
+}
+
+CK_RV p11_initialize(void *args)
+{
+    const CK_C_INITIALIZE_ARGS *a = args;
+    bool callbacks;
+    CK_RV rv = parse_args(a, &callbacks);
+    if (rv != CKR_OK)
+        return rv;
+    pthread_once(&atfork_once, atfork_register);
+
+    if (init_fork_count != fork_count) {
+        /* In a forked child: the mutexes may have been held at fork. */
+        pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+        guard = fresh;
+        os_lock = fresh;
+    }
+    pthread_mutex_lock(&guard);
+    if (p11_g.initialized && init_fork_count == fork_count) {
+        rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
+        goto out;
+    }
+    if (p11_g.initialized)
+        forget_inherited();
+    use_app = false;
+    if (callbacks) {
+        app = *a;
+        app_mutex = NULL;
+        if (app.CreateMutex(&app_mutex) != CKR_OK) {
+            rv = CKR_CANT_LOCK;
+            goto out;
+        }
+        use_app = true;
+    }
+    memset(&p11_g, 0, sizeof(p11_g));
+    p11_g.next_session = 1;
+    p11_g.initialized = true;
+    init_fork_count = fork_count;
+    rv = CKR_OK;
+out:
+    pthread_mutex_unlock(&guard);
+    return rv;
+}
+
+CK_RV p11_finalize(void *reserved)
+{
+    if (reserved)
+        return CKR_ARGUMENTS_BAD;
+    pthread_mutex_lock(&guard);
+    if (!p11_is_initialized()) {
+        pthread_mutex_unlock(&guard);
+        return CKR_CRYPTOKI_NOT_INITIALIZED;
+    }
+    /* Wake a blocked C_WaitForSlotEvent before taking the lock. */
+    p11_event_cancel();
+    p11_lock();
+    for (CK_SLOT_ID i = 0; i < P11_MAX_SLOTS; i++) {
+        p11_sessions_close_slot(i);
+        p11_slot_drop(&p11_g.slots[i], true);
+    }
+    free(p11_g.sessions);
+    if (p11_g.ctx)
+        card_ctx_free(p11_g.ctx);
+    memset(&p11_g, 0, sizeof(p11_g));
+    p11_unlock();
+    if (use_app) {
+        app.DestroyMutex(app_mutex);
+        use_app = false;
+    }
+    pthread_mutex_unlock(&guard);
+    return CKR_OK;
+}
+
+static void pad(CK_UTF8CHAR *dst, size_t n, const char *src)
+{
+    size_t l = strlen(src);
+    memset(dst, ' ', n);
+    memcpy(dst, src, l < n ? l : n);
+}
+
+CK_RV p11_get_info(CK_INFO *info)
+{
+    if (!info)
+        return CKR_ARGUMENTS_BAD;
+    memset(info, 0, sizeof(*info));
+    info->cryptokiVersion.major = 2;
+    info->cryptokiVersion.minor = 40;
+    pad(info->manufacturerID, sizeof(info->manufacturerID), "cardrenew");
+    pad(info->libraryDescription, sizeof(info->libraryDescription),
+        "cardrenew NHS smartcard module");
+    info->libraryVersion.major = 0;
+    info->libraryVersion.minor = 1;
+    return CKR_OK;
+}

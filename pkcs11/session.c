@@ -1,0 +1,219 @@
+/* session.c: sessions, and the user's login shared by every session of a
+ * token. PINs go through one bounded buffer, wiped on every path, and
+ * are traced by length only. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pkcs11/p11.h"
+
+void p11_opstate_clear(struct p11_opstate *o)
+{
+    EVP_MD_CTX_free(o->mdctx);
+    EVP_PKEY_free(o->pkey);
+    if (o->buf) {
+        p11_secure_zero(o->buf, o->buflen);
+        free(o->buf);
+    }
+    if (o->result) {
+        p11_secure_zero(o->result, o->resultlen);
+        free(o->result);
+    }
+    memset(o, 0, sizeof(*o));
+}
+
+CK_RV p11_open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE *out)
+{
+    struct p11_slot *s;
+    CK_RV rv = p11_slot_get(id, &s);
+    if (rv != CKR_OK)
+        return rv;
+    if (!out)
+        return CKR_ARGUMENTS_BAD;
+    if (!(flags & CKF_SERIAL_SESSION))
+        return CKR_SESSION_PARALLEL_NOT_SUPPORTED;
+    rv = p11_token_begin(s);
+    if (rv == CKR_DEVICE_REMOVED)
+        rv = p11_token_begin(s);        /* a new card in the reader */
+    if (rv == CKR_DEVICE_REMOVED)
+        rv = CKR_TOKEN_NOT_PRESENT;
+    if (rv != CKR_OK)
+        return rv;
+    p11_token_end(s);
+
+    if (p11_g.nsessions == p11_g.capsessions) {
+        size_t cap = p11_g.capsessions ? p11_g.capsessions * 2 : 8;
+        struct p11_session **n = realloc(p11_g.sessions, cap * sizeof(*n));
+        if (!n)
+            return CKR_HOST_MEMORY;
+        p11_g.sessions = n;
+        p11_g.capsessions = cap;
+    }
+    struct p11_session *ss = calloc(1, sizeof(*ss));
+    if (!ss)
+        return CKR_HOST_MEMORY;
+    ss->handle = p11_g.next_session++;
+    ss->slot = id;
+    ss->slot_gen = s->gen;
+    ss->flags = flags & (CKF_SERIAL_SESSION | CKF_RW_SESSION);
+    p11_g.sessions[p11_g.nsessions++] = ss;
+    *out = ss->handle;
+    return CKR_OK;
+}
+
+static bool slot_has_sessions(CK_SLOT_ID id)
+{
+    for (size_t i = 0; i < p11_g.nsessions; i++)
+        if (p11_g.sessions[i]->slot == id && p11_g.sessions[i]->slot_gen == p11_g.slots[id].gen)
+            return true;
+    return false;
+}
+
+/* The last session closed logs the user out (PKCS#11 2.40, 5.6). */
+static void logout_if_idle(CK_SLOT_ID id)
+{
+    struct p11_slot *s = &p11_g.slots[id];
+    if (slot_has_sessions(id) || !s->logged_in)
+        return;
+    s->logged_in = false;
+    if (s->card && card_begin(s->card) == CARD_OK) {
+        card_logout(s->card);
+        card_end(s->card);
+    }
+}
+
+CK_RV p11_close_session(CK_SESSION_HANDLE h)
+{
+    struct p11_session *ss = p11_session_get0(h);
+    if (!ss)
+        return CKR_SESSION_HANDLE_INVALID;
+    CK_SLOT_ID id = ss->slot;
+    p11_session_remove(ss);
+    logout_if_idle(id);
+    return CKR_OK;
+}
+
+void p11_sessions_close_slot(CK_SLOT_ID id)
+{
+    for (size_t i = 0; i < p11_g.nsessions;) {
+        if (p11_g.sessions[i]->slot == id)
+            p11_session_remove(p11_g.sessions[i]);  /* moves the last into i */
+        else
+            i++;
+    }
+}
+
+CK_RV p11_close_all_sessions(CK_SLOT_ID id)
+{
+    struct p11_slot *s;
+    CK_RV rv = p11_slot_get(id, &s);
+    if (rv != CKR_OK)
+        return rv;
+    p11_sessions_close_slot(id);
+    logout_if_idle(id);
+    return CKR_OK;
+}
+
+CK_RV p11_get_session_info(struct p11_session *ss, CK_SESSION_INFO *info)
+{
+    if (!info)
+        return CKR_ARGUMENTS_BAD;
+    bool user = p11_g.slots[ss->slot].logged_in;
+    bool rw = ss->flags & CKF_RW_SESSION;
+    memset(info, 0, sizeof(*info));
+    info->slotID = ss->slot;
+    info->state = rw ? (user ? CKS_RW_USER_FUNCTIONS : CKS_RW_PUBLIC_SESSION)
+                     : (user ? CKS_RO_USER_FUNCTIONS : CKS_RO_PUBLIC_SESSION);
+    info->flags = ss->flags;
+    return CKR_OK;
+}
+
+/* Copies a PIN into a bounded, NUL-terminated buffer after the card's
+ * length rules. */
+static CK_RV pin_take(const struct card_info *ci, const CK_UTF8CHAR *pin, CK_ULONG len,
+                      char buf[P11_PIN_MAX + 1])
+{
+    if (!pin)
+        return CKR_ARGUMENTS_BAD;
+    if (len > P11_PIN_MAX || (ci->pin_min && len < ci->pin_min) ||
+        (ci->pin_max && len > ci->pin_max))
+        return CKR_PIN_LEN_RANGE;
+    memcpy(buf, pin, len);
+    buf[len] = '\0';
+    return CKR_OK;
+}
+
+CK_RV p11_login(struct p11_session *ss, CK_USER_TYPE type, const CK_UTF8CHAR *pin, CK_ULONG len)
+{
+    struct p11_slot *s = &p11_g.slots[ss->slot];
+    char buf[P11_PIN_MAX + 1];
+    p11_trace("C_Login: user type %lu, PIN length %lu", (unsigned long)type, (unsigned long)len);
+    if (type == CKU_CONTEXT_SPECIFIC)
+        return CKR_OPERATION_NOT_INITIALIZED;   /* no key needs it */
+    if (type != CKU_USER)
+        return CKR_USER_TYPE_INVALID;
+    if (s->logged_in)
+        return CKR_USER_ALREADY_LOGGED_IN;
+    CK_RV rv = p11_token_begin(s);
+    if (rv != CKR_OK)
+        return rv;
+    rv = pin_take(card_get_info(s->card), pin, len, buf);
+    if (rv == CKR_OK) {
+        int crv = card_pin_verify(s->card, buf, len);
+        rv = p11_card_result(s, crv);
+        if (rv == CKR_OK)
+            s->logged_in = true;
+    }
+    p11_secure_zero(buf, sizeof(buf));
+    p11_token_end(s);
+    return rv;
+}
+
+CK_RV p11_logout(struct p11_session *ss)
+{
+    struct p11_slot *s = &p11_g.slots[ss->slot];
+    if (!s->logged_in)
+        return CKR_USER_NOT_LOGGED_IN;
+    s->logged_in = false;
+    CK_RV rv = p11_token_begin(s);
+    if (rv != CKR_OK)
+        return rv == CKR_DEVICE_REMOVED ? CKR_OK : rv;
+    int crv = card_logout(s->card);
+    p11_token_end(s);
+    if (crv == CARD_E_UNSUPPORTED)
+        return CKR_OK;
+    return p11_card_result(s, crv);
+}
+
+CK_RV p11_set_pin(struct p11_session *ss, const CK_UTF8CHAR *old, CK_ULONG oldlen,
+                  const CK_UTF8CHAR *neu, CK_ULONG newlen)
+{
+    struct p11_slot *s = &p11_g.slots[ss->slot];
+    char o[P11_PIN_MAX + 1], n[P11_PIN_MAX + 1];
+    p11_trace("C_SetPIN: old PIN length %lu, new PIN length %lu",
+              (unsigned long)oldlen, (unsigned long)newlen);
+    if (!(ss->flags & CKF_RW_SESSION))
+        return CKR_SESSION_READ_ONLY;
+    CK_RV rv = p11_token_begin(s);
+    if (rv != CKR_OK)
+        return rv;
+    const struct card_info *ci = card_get_info(s->card);
+    rv = pin_take(ci, old, oldlen, o);
+    if (rv == CKR_OK)
+        rv = pin_take(ci, neu, newlen, n);
+    if (rv == CKR_OK)
+        rv = p11_card_result(s, card_pin_change(s->card, o, oldlen, n, newlen));
+    p11_secure_zero(o, sizeof(o));
+    p11_secure_zero(n, sizeof(n));
+    p11_token_end(s);
+    return rv;
+}
+
+CK_RV p11_init_pin(struct p11_session *ss, const CK_UTF8CHAR *pin, CK_ULONG len)
+{
+    (void)ss;
+    (void)pin;
+    (void)len;
+    /* Only the security officer may, and the card has no SO login here:
+     * an RA unblocks the card. */
+    return CKR_USER_NOT_LOGGED_IN;
+}
