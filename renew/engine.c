@@ -214,13 +214,14 @@ static int new_cert(struct run *r, EVP_PKEY *oldkey, bool reuse)
         if ((rc = renew_token_generate(&r->p, r->old, label_of(r), &r->gen, r->e)))
             return rc;
         r->nw = &r->gen;
-        boundary("keygen");
+        boundary("keygen-unsaved");
         memcpy(r->j.old_id, r->old->id, r->old->id_len);
         r->j.old_id_len = r->old->id_len;
         memcpy(r->j.new_id, r->nw->id, r->nw->id_len);
         r->j.new_id_len = r->nw->id_len;
         if ((rc = save(r, RENEW_J_KEYGEN)))
             goto drop;
+        boundary("keygen");
     }
     if ((rc = cardkey_of(r, r->nw, &nkey, &npub)))
         goto drop;
