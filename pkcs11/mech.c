@@ -76,6 +76,16 @@ CK_RV p11_mech_info(const struct card_info *ci, bool can_decrypt,
     return CKR_OK;
 }
 
+struct p11_limits p11_profile_limits(const struct card_driver *d)
+{
+    struct p11_limits l = { 0, 0 };
+    if (d && d->name && strcmp(d->name, "G") == 0) {
+        l.sign_in_max = 36;
+        l.decrypt_in_max = 255;
+    }
+    return l;
+}
+
 static const struct {
     CK_MECHANISM_TYPE hash;
     CK_RSA_PKCS_MGF_TYPE mgf;

@@ -101,10 +101,14 @@ static CK_RV cert_attrs(struct p11_attrs *l, const struct card_container *c, X50
     return rv;
 }
 
-static CK_RV key_attrs(struct p11_attrs *l, const struct card_container *c, bool priv)
+static CK_RV key_attrs(struct p11_attrs *l, const struct card_container *c, bool priv,
+                       const struct p11_limits *lim)
 {
     CK_RV rv;
     bool rsa = c->type == CARD_KEY_RSA;
+    /* A cryptogram the profile's APDUs cannot carry cannot be deciphered. */
+    bool decrypt = rsa && c->can_decrypt &&
+                   (!lim->decrypt_in_max || (c->bits + 7) / 8 <= lim->decrypt_in_max);
     if ((rv = p11_attrs_add_ulong(l, CKA_KEY_TYPE, rsa ? CKK_RSA : CKK_EC)) ||
         (rv = p11_attrs_add(l, CKA_START_DATE, NULL, 0)) ||
         (rv = p11_attrs_add(l, CKA_END_DATE, NULL, 0)) ||
@@ -144,7 +148,7 @@ static CK_RV key_attrs(struct p11_attrs *l, const struct card_container *c, bool
             (rv = p11_attrs_add_bool(l, CKA_EXTRACTABLE, false)) ||
             (rv = p11_attrs_add_bool(l, CKA_NEVER_EXTRACTABLE, true)) ||
             (rv = p11_attrs_add_bool(l, CKA_SIGN, c->can_sign)) ||
-            (rv = p11_attrs_add_bool(l, CKA_DECRYPT, rsa && c->can_decrypt)) ||
+            (rv = p11_attrs_add_bool(l, CKA_DECRYPT, decrypt)) ||
             (rv = p11_attrs_add_bool(l, CKA_SIGN_RECOVER, false)) ||
             (rv = p11_attrs_add_bool(l, CKA_UNWRAP, false)) ||
             (rv = p11_attrs_add_bool(l, CKA_ALWAYS_AUTHENTICATE, false)) ||
@@ -162,7 +166,7 @@ static CK_RV key_attrs(struct p11_attrs *l, const struct card_container *c, bool
             return rv;
         }
     } else {
-        if ((rv = p11_attrs_add_bool(l, CKA_ENCRYPT, rsa && c->can_decrypt)) ||
+        if ((rv = p11_attrs_add_bool(l, CKA_ENCRYPT, decrypt)) ||
             (rv = p11_attrs_add_bool(l, CKA_VERIFY, true)) ||
             (rv = p11_attrs_add_bool(l, CKA_VERIFY_RECOVER, false)) ||
             (rv = p11_attrs_add_bool(l, CKA_WRAP, false)) ||
@@ -188,7 +192,7 @@ static void label_of(const struct card_container *c, X509 *x, char *out, size_t 
 }
 
 CK_RV p11_object_attrs_build(const struct card_container *c, enum p11_kind kind,
-                             struct p11_attrs *l)
+                             const struct p11_limits *lim, struct p11_attrs *l)
 {
     X509 *x = NULL;
     if (c->cert) {
@@ -216,7 +220,7 @@ CK_RV p11_object_attrs_build(const struct card_container *c, enum p11_kind kind,
         rv = p11_attrs_add(l, CKA_SUBJECT, NULL, 0);
     if (rv != CKR_OK)
         goto out;
-    rv = kind == P11_CERT ? cert_attrs(l, c, x) : key_attrs(l, c, kind == P11_PRIV);
+    rv = kind == P11_CERT ? cert_attrs(l, c, x) : key_attrs(l, c, kind == P11_PRIV, lim);
 out:
     X509_free(x);
     return rv;
@@ -250,6 +254,7 @@ CK_RV p11_objects_build(struct p11_slot *s)
     size_t n = 0;
     if (!obj)
         return CKR_HOST_MEMORY;
+    struct p11_limits lim = p11_profile_limits(s->card ? card_get_driver(s->card) : NULL);
     for (size_t i = 0; i < s->cont.n; i++) {
         const struct card_container *c = &s->cont.c[i];
         for (int k = P11_CERT; k <= P11_PRIV; k++) {
@@ -258,7 +263,7 @@ CK_RV p11_objects_build(struct p11_slot *s)
             struct p11_object *o = &obj[n];
             o->kind = (enum p11_kind)k;
             o->ci = i;
-            CK_RV rv = p11_object_attrs_build(c, o->kind, &o->attrs);
+            CK_RV rv = p11_object_attrs_build(c, o->kind, &lim, &o->attrs);
             if (rv != CKR_OK) {
                 /* A certificate the host cannot parse is left out, not fatal. */
                 p11_attrs_free(&o->attrs);

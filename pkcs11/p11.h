@@ -76,6 +76,13 @@ size_t p11_mech_list(const struct card_info *info, bool can_decrypt,
 CK_RV p11_mech_info(const struct card_info *info, bool can_decrypt,
                     CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *mi);
 const struct p11_mech *p11_mech_find(CK_MECHANISM_TYPE type);
+/* What a profile's APDUs can carry: G has short APDUs only and a
+ * 36-byte PKCS#1 input (a SHA-1 DigestInfo); 0 means no limit here. */
+struct p11_limits {
+    size_t sign_in_max;
+    size_t decrypt_in_max;
+};
+struct p11_limits p11_profile_limits(const struct card_driver *d);
 /* PSS parameters for a mechanism: hash chosen (hashed: the data will be
  * hashed with *md on the host), MGF1 of the same hash, sLen = hash length. */
 CK_RV p11_pss_check(const CK_MECHANISM *m, const EVP_MD **md);
@@ -114,7 +121,7 @@ void p11_objects_free(struct p11_slot *s);
 CK_RV p11_objects_build(struct p11_slot *s);
 struct p11_object *p11_object_get0(struct p11_slot *s, CK_OBJECT_HANDLE h, bool logged_in);
 CK_RV p11_object_attrs_build(const struct card_container *c, enum p11_kind kind,
-                             struct p11_attrs *out);
+                             const struct p11_limits *lim, struct p11_attrs *out);
 /* Brings the object cache up to date (inside a card transaction). */
 CK_RV p11_cache_refresh(struct p11_slot *s);
 /* p11_token_begin + p11_cache_refresh; on CKR_OK a transaction is open. */

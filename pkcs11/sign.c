@@ -169,6 +169,11 @@ static CK_RV sign_run(struct p11_session *ss, const CK_BYTE *data, CK_ULONG len,
     size_t inlen = sizeof(in);
     if ((rv = op_input(&ss->sign, c, data, len, in, &inlen)) != CKR_OK)
         goto out;
+    struct p11_limits lim = p11_profile_limits(card_get_driver(s->card));
+    if (lim.sign_in_max && inlen > lim.sign_in_max) {
+        rv = CKR_DATA_LEN_RANGE;
+        goto out;
+    }
     uint8_t out[SIG_MAX];
     size_t outlen = sizeof(out);
     int crv = card_sign(s->card, c, ss->sign.mech->alg, in, inlen, out, &outlen);
@@ -370,7 +375,8 @@ CK_RV p11_decrypt_init(struct p11_session *ss, CK_MECHANISM *m, CK_OBJECT_HANDLE
         return rv;
     if (c->type != CARD_KEY_RSA)
         return CKR_KEY_TYPE_INCONSISTENT;
-    if (!c->can_decrypt)
+    struct p11_limits lim = p11_profile_limits(card_get_driver(s->card));
+    if (!c->can_decrypt || (lim.decrypt_in_max && sig_len(c) > lim.decrypt_in_max))
         return CKR_KEY_FUNCTION_NOT_PERMITTED;
     memset(&ss->decrypt, 0, sizeof(ss->decrypt));
     ss->decrypt.key = key;
