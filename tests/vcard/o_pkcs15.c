@@ -237,7 +237,7 @@ size_t vc_o_enc_prkdf(uint8_t *out, size_t cap, const EVP_PKEY *k, uint8_t ref)
     common_key(&d, id, (const uint8_t *)(ec ? "\x03\x02\x05\x20" : "\x03\x02\x05\x60"),
                (const uint8_t *)"\x03\x02\x03\xB8", ref);
     size_t m = d.n;
-    put(&d, "\x30\x00", 2);                    /* no key file: an SDO */
+    put(&d, "\x30\x02\x04\x00", 4);            /* empty path: the key is an SDO */
     if (!ec) {
         unsigned bits = (unsigned)EVP_PKEY_get_bits(k);
         uint8_t b[2] = { (uint8_t)(bits >> 8), (uint8_t)bits };
