@@ -1,0 +1,112 @@
+/* cardrenew.conf parsing and precedence: flags > environment > file. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli/cli.h"
+
+static void test_parse(void **state)
+{
+    (void)state;
+    struct cli_config c;
+    char err[CLI_ERR_MAX];
+    memset(&c, 0, sizeof c);
+    c.renew_days = -1;
+    assert_int_equal(cli_config_parse("# comment\n\n ca_url = http://ca:80/.well-known/cmp \n"
+                                      "ca_cert=/etc/ca.pem\nrenew_days = 42\n"
+                                      "module=softhsm2\ntoken=pkcs11:token=A", "t", &c,
+                                      err, sizeof err), 0);
+    assert_string_equal(c.ca_url, "http://ca:80/.well-known/cmp");
+    assert_string_equal(c.ca_cert, "/etc/ca.pem");
+    assert_int_equal(c.renew_days, 42);
+    assert_string_equal(c.module, "softhsm2");
+    assert_string_equal(c.token, "pkcs11:token=A");
+}
+
+static void test_parse_errors(void **state)
+{
+    (void)state;
+    struct cli_config c;
+    char err[CLI_ERR_MAX];
+    memset(&c, 0, sizeof c);
+    assert_int_equal(cli_config_parse("ca_url http://x\n", "f.conf", &c, err, sizeof err),
+                     RENEW_E_USAGE);
+    assert_non_null(strstr(err, "f.conf:1"));
+    assert_int_equal(cli_config_parse("\ncolour=blue\n", "f.conf", &c, err, sizeof err),
+                     RENEW_E_USAGE);
+    assert_non_null(strstr(err, "f.conf:2"));
+    assert_int_equal(cli_config_parse("renew_days=lots\n", "f", &c, err, sizeof err),
+                     RENEW_E_USAGE);
+}
+
+static void test_precedence(void **state)
+{
+    (void)state;
+    struct cli_config c;
+    struct cli_opts o;
+    struct cli_settings s;
+    memset(&c, 0, sizeof c);
+    memset(&o, 0, sizeof o);
+    o.days = -1;
+    c.renew_days = -1;
+    cli_settings_resolve(&o, &c, NULL, NULL, &s);
+    assert_null(s.ca_url);
+    assert_null(s.ca_cert);
+    assert_int_equal(s.days, RENEW_DEFAULT_DAYS);
+
+    strcpy(c.ca_url, "http://file/");
+    strcpy(c.ca_cert, "file.pem");
+    c.renew_days = 40;
+    cli_settings_resolve(&o, &c, NULL, NULL, &s);
+    assert_string_equal(s.ca_url, "http://file/");
+    assert_string_equal(s.ca_cert, "file.pem");
+    assert_int_equal(s.days, 40);
+
+    cli_settings_resolve(&o, &c, "http://env/", "env.pem", &s);
+    assert_string_equal(s.ca_url, "http://env/");
+    assert_string_equal(s.ca_cert, "env.pem");
+
+    o.ca_url = "http://flag/";
+    o.ca_cert = "flag.pem";
+    o.days = 7;
+    cli_settings_resolve(&o, &c, "http://env/", "env.pem", &s);
+    assert_string_equal(s.ca_url, "http://flag/");
+    assert_string_equal(s.ca_cert, "flag.pem");
+    assert_int_equal(s.days, 7);
+}
+
+static void test_load(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_cli_config.XXXXXX", err[CLI_ERR_MAX];
+    struct cli_config c;
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "ca_url=http://a/\n", 17), 17);
+    close(fd);
+    assert_int_equal(cli_config_load(path, &c, err, sizeof err), 0);
+    assert_string_equal(c.ca_url, "http://a/");
+    assert_int_equal(c.renew_days, -1);
+    unlink(path);
+    /* An explicit file that is missing is an error; a default one is not. */
+    assert_int_equal(cli_config_load(path, &c, err, sizeof err), RENEW_E_USAGE);
+    setenv("XDG_CONFIG_HOME", "/nonexistent", 1);
+    setenv("HOME", "/nonexistent", 1);
+    assert_int_equal(cli_config_load(NULL, &c, err, sizeof err), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_precedence),
+        cmocka_unit_test(test_load),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,83 @@
+/* Option parsing: commands, values, and the usage errors people see. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+#include "cli/cli.h"
+
+static int parse(struct cli_opts *o, char *err, ...)
+{
+    char *argv[16] = { "cardrenew" };
+    int argc = 1;
+    va_list ap;
+    va_start(ap, err);
+    for (char *a; argc < 15 && (a = va_arg(ap, char *)); )
+        argv[argc++] = a;
+    va_end(ap);
+    err[0] = '\0';
+    return cli_parse(argc, argv, o, err, CLI_ERR_MAX);
+}
+
+static void test_commands(void **state)
+{
+    (void)state;
+    struct cli_opts o;
+    char err[CLI_ERR_MAX];
+    assert_int_equal(parse(&o, err, "--status", "--json", NULL), 0);
+    assert_int_equal(o.cmd, CLI_STATUS);
+    assert_true(o.json);
+    assert_int_equal(parse(&o, err, "--check", "--days", "14", "--notify", NULL), 0);
+    assert_int_equal(o.cmd, CLI_CHECK);
+    assert_int_equal(o.days, 14);
+    assert_true(o.notify);
+    assert_int_equal(parse(&o, err, "--check", NULL), 0);
+    assert_int_equal(o.days, -1);
+    assert_int_equal(parse(&o, err, "--renew", "--yes", "--pin-source=env:PIN",
+                           "--module", "softhsm2", "--token", "pkcs11:token=X",
+                           "--ca", "http://h:1/p", "--ca-cert", "ca.pem", NULL), 0);
+    assert_int_equal(o.cmd, CLI_RENEW);
+    assert_true(o.yes);
+    assert_string_equal(o.pin_source, "env:PIN");
+    assert_string_equal(o.module, "softhsm2");
+    assert_string_equal(o.token, "pkcs11:token=X");
+    assert_string_equal(o.ca_url, "http://h:1/p");
+    assert_string_equal(o.ca_cert, "ca.pem");
+    assert_int_equal(parse(&o, err, "--diagnose", "--verbose", NULL), 0);
+    assert_int_equal(o.cmd, CLI_DIAGNOSE);
+    assert_int_equal(parse(&o, err, "--renew", "--help", NULL), 0);
+    assert_int_equal(o.cmd, CLI_HELP);
+    assert_int_equal(parse(&o, err, "--version", NULL), 0);
+    assert_int_equal(o.cmd, CLI_VERSION_CMD);
+}
+
+static void test_usage_errors(void **state)
+{
+    (void)state;
+    struct cli_opts o;
+    char err[CLI_ERR_MAX];
+    assert_int_equal(parse(&o, err, NULL), RENEW_E_USAGE);
+    assert_non_null(strstr(err, "--status"));
+    assert_int_equal(parse(&o, err, "--status", "--renew", NULL), RENEW_E_USAGE);
+    assert_int_equal(parse(&o, err, "--frobnicate", NULL), RENEW_E_USAGE);
+    assert_non_null(strstr(err, "--frobnicate"));
+    assert_int_equal(parse(&o, err, "--check", "--days", NULL), RENEW_E_USAGE);
+    assert_int_equal(parse(&o, err, "--check", "--days", "soon", NULL), RENEW_E_USAGE);
+    assert_int_equal(parse(&o, err, "--check", "--days", "-3", NULL), RENEW_E_USAGE);
+    assert_int_equal(parse(&o, err, "--status", "--json=yes", NULL), RENEW_E_USAGE);
+    assert_int_equal(parse(&o, err, "status", NULL), RENEW_E_USAGE);
+    assert_int_equal(parse(&o, err, "--status", "--quiet", "--verbose", NULL), RENEW_E_USAGE);
+    /* The PIN itself is never accepted on the command line. */
+    assert_int_equal(parse(&o, err, "--renew", "--pin-source", "123456", NULL), RENEW_E_USAGE);
+    assert_non_null(strstr(err, "never the PIN"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_commands),
+        cmocka_unit_test(test_usage_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
