@@ -63,6 +63,9 @@ struct card_objects {
     size_t n;
 };
 void card_objects_clear(struct card_objects *o);
+/* Frees what one container holds (e.g. card_generate_key's result) and
+ * zeroes it. */
+void card_container_clear(struct card_container *k);
 
 /* What the module shows as token info; filled by the driver's init. */
 struct card_info {

@@ -82,6 +82,5 @@ int card_pcsc_rv(struct card *c, LONG rv);
 
 /* Shared helpers for drivers. */
 int card_container_set_id(struct card_container *k);
-void card_container_clear(struct card_container *k);
 
 #endif
