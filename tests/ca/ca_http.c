@@ -86,6 +86,8 @@ int ca_http_parse(const char *buf, size_t len, struct ca_http_req *r)
     r->hdr_len = (size_t)(end - buf);
 
     eol = memchr(buf, '\r', r->hdr_len);
+    if (memchr(buf, '\n', (size_t)(eol - buf)) != NULL)
+        return -400;
     sp1 = memchr(buf, ' ', (size_t)(eol - buf));
     sp2 = sp1 != NULL ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
     if (sp1 == NULL || sp2 == NULL || (size_t)(sp1 - buf) >= sizeof(r->method)
@@ -100,8 +102,8 @@ int ca_http_parse(const char *buf, size_t len, struct ca_http_req *r)
         size_t nlen;
 
         eol = memchr(p, '\r', (size_t)(end - p));
-        if (eol == NULL || eol[1] != '\n')
-            return -400;
+        if (eol == NULL || eol[1] != '\n' || memchr(p, '\n', (size_t)(eol - p)))
+            return -400;       /* bare LF: no guessing where a line ends */
         colon = memchr(p, ':', (size_t)(eol - p));
         if (colon == NULL || colon == p)
             return -400;

@@ -155,6 +155,23 @@ if command -v curl >/dev/null; then
     [ "$(h -X POST -H 'Content-Type: application/pkixcmp' -H 'Expect:' --data-binary @"$T/big" "$URL")" = 413 ] && ok "huge body: 413" || bad "huge body"
 fi
 kill -0 "$SP" 2>/dev/null && ok "server alive after bad input" || bad "server died"
+
+# Parallel clients: every one served, every certificate in the database once
+before=$("$CA" list --dir "$T/ca" | wc -l)
+pids=
+for i in 1 2 3 4 5 6; do
+    set -- $("$CA" secret --dir "$T/ca")
+    openssl cmp -cmd ir -server "127.0.0.1:$PORT" -path /.well-known/cmp \
+        -trusted "$T/ca/ca.pem" -ref "$1" -secret "pass:$2" -newkey "$T/k2.pem" \
+        -subject "/CN=parallel $i" -certout "$T/par$i.pem" >"$T/par$i.out" 2>&1 &
+    pids="$pids $!"
+done
+n=0
+for p in $pids; do wait "$p" && n=$((n + 1)); done
+[ $n -eq 6 ] && ok "6 parallel ir served" || bad "only $n of 6 parallel ir succeeded"
+after=$("$CA" list --dir "$T/ca" | wc -l)
+[ $((after - before)) -eq 6 ] && ok "database has all 6 new entries" || bad "database grew by $((after - before))"
+[ "$("$CA" list --dir "$T/ca" | cut -d' ' -f1 | sort | uniq -d)" = "" ] && ok "serials unique" || bad "duplicate serials"
 stop && ok "SIGTERM: clean exit" || bad "server exit status on SIGTERM"
 
 # Misbehaviour, switched per request through the control file
@@ -174,14 +191,14 @@ echo none >"$T/ctl"
 secret
 cmp ir -ref "$REF" -secret "pass:$SEC" -newkey "$T/k1.pem" -subject "/CN=normal again" \
     -certout "$T/x.pem" && ok "control back to normal" || bad "normal after misbehaviour"
-stop
+stop || bad "server exit status after misbehaviour"
 
 # ... and from the start flag
 start --misbehave refuse
 secret
 expect_fail "--misbehave refuse" "refuse every request" ir -ref "$REF" -secret "pass:$SEC" \
     -newkey "$T/k1.pem" -subject "/CN=mis" -certout "$T/x.pem"
-stop
+stop || bad "server exit status with --misbehave"
 
 if [ $fails -ne 0 ]; then
     echo "server log:"; sed 's/^/     /' "$T/server.log"
