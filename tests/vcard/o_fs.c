@@ -321,7 +321,7 @@ uint16_t vc_o_update_binary(struct o_card *c, const struct o_apdu *a, bool *pers
     struct o_file *f = &c->files[i];
     if (f->update_acl != O_ACL_PIN || !c->pin_ok)
         return SW_SEC_STATUS;
-    if (off > f->size)
+    if (off >= f->size)
         return SW_BAD_OFFSET;
     if (a->lc > f->size - off)
         return SW_WRONG_LEN;
