@@ -347,6 +347,7 @@ static void test_registry(void **state)
 {
     (void)state;
     assert_ptr_equal(vc_profile_find("G"), &vc_profile_g);
+    assert_ptr_equal(vc_profile_find("o"), &vc_profile_o);
     assert_null(vc_profile_find("X"));
     assert_null(vc_profile_find(NULL));
 }
