@@ -126,6 +126,7 @@ struct ca_http_req {
     char path[256];
     size_t hdr_len;      /* bytes up to and including the blank line */
     size_t body_len;
+    int expect_continue; /* "Expect: 100-continue" (curl sends it) */
 };
 /* 0 need more bytes; 1 complete header (body_len set); else -HTTP status. */
 int ca_http_parse(const char *buf, size_t len, struct ca_http_req *r);

@@ -17,6 +17,7 @@ const char *ca_http_reason(int status)
     case 411: return "Length Required";
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
@@ -119,6 +120,10 @@ int ca_http_parse(const char *buf, size_t len, struct ca_http_req *r)
             have_len = 1;
         } else if (nlen == 12 && strncasecmp(p, "Content-Type", 12) == 0) {
             type_ok = value_is(colon, (size_t)(eol - colon), "application/pkixcmp");
+        } else if (nlen == 6 && strncasecmp(p, "Expect", 6) == 0) {
+            if (!value_is(colon, (size_t)(eol - colon), "100-continue"))
+                return -417;
+            r->expect_continue = 1;
         } else if (nlen == 17 && strncasecmp(p, "Transfer-Encoding", 17) == 0) {
             return -411;
         }

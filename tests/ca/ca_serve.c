@@ -119,6 +119,11 @@ static void serve_one(struct server *sv, int fd)
                               "at most 65536 bytes");
                 goto out;
             }
+            if (st == 1 && r.expect_continue && have < r.hdr_len + r.body_len) {
+                static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+                send_all(fd, cont, sizeof(cont) - 1);
+            }
         }
         if (st == 1 && have >= r.hdr_len + r.body_len)
             break;

@@ -115,6 +115,14 @@ fi
 openssl x509 -in "$T/c3.pem" -noout -ext extendedKeyUsage | grep -q "TLS Web Client Authentication" \
     && ok "kur cert EKU clientAuth" || bad "kur cert EKU"
 
+# kur protected with SHA-1, as a SHA-1-only card (profile G) must do it
+if cmp kur -cert "$T/c1.pem" -key "$T/k1.pem" -newkey "$T/k2.pem" -digest sha1 \
+       -certout "$T/c1b.pem"; then
+    ok "kur with SHA-1 protection and proof of possession"
+else
+    bad "kur with SHA-1"; cat "$T/out"
+fi
+
 # kur signed by a certificate this CA never issued
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/ks.pem" -out "$T/cs.pem" \
     -subj "/C=GB/O=NHS/CN=Alice 100000000001" -days 30 2>/dev/null

@@ -41,6 +41,18 @@ static void test_root_path_and_header_spelling(void **state)
     assert_int_equal(r.body_len, 7);
 }
 
+static void test_expect_continue(void **state)
+{
+    struct ca_http_req r;
+
+    (void)state;
+    assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Type: application/pkixcmp\r\n"
+                           "Expect: 100-continue\r\nContent-Length: 9\r\n\r\n", &r), 1);
+    assert_int_equal(r.expect_continue, 1);
+    assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Type: application/pkixcmp\r\n"
+                           "Expect: teapot\r\nContent-Length: 9\r\n\r\n", &r), -417);
+}
+
 static void test_incomplete_needs_more(void **state)
 {
     struct ca_http_req r;
@@ -165,6 +177,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_request),
         cmocka_unit_test(test_root_path_and_header_spelling),
+        cmocka_unit_test(test_expect_continue),
         cmocka_unit_test(test_incomplete_needs_more),
         cmocka_unit_test(test_http_errors),
         cmocka_unit_test(test_malformed),
