@@ -16,7 +16,7 @@
 static const uint8_t ot_serial[10] = { 0x12, 0x34, 0x56, 0x78, 0x9A, 0xBC, 0xDE, 0xF0,
                                        0x11, 0x22 };
 
-static void *ot_card(void)
+static inline void *ot_card(void)
 {
     struct vc_new n = { "1234", "12345678", "Test Holder", ot_serial };
     void *st = vc_profile_o.create(&n);
@@ -24,7 +24,7 @@ static void *ot_card(void)
     return st;
 }
 
-static size_t ot_unhex(const char *hex, uint8_t *out, size_t cap)
+static inline size_t ot_unhex(const char *hex, uint8_t *out, size_t cap)
 {
     size_t n = 0;
     while (*hex) {
@@ -42,7 +42,7 @@ static size_t ot_unhex(const char *hex, uint8_t *out, size_t cap)
 }
 
 /* Sends raw bytes; returns SW, data into out (may be NULL). */
-static uint16_t ot_txb(void *st, const uint8_t *apdu, size_t len, uint8_t *out,
+static inline uint16_t ot_txb(void *st, const uint8_t *apdu, size_t len, uint8_t *out,
                        size_t *out_len)
 {
     static uint8_t resp[VC_RESP_MAX];
@@ -56,14 +56,14 @@ static uint16_t ot_txb(void *st, const uint8_t *apdu, size_t len, uint8_t *out,
     return (uint16_t)(resp[n - 2] << 8 | resp[n - 1]);
 }
 
-static uint16_t ot_tx(void *st, const char *hex, uint8_t *out, size_t *out_len)
+static inline uint16_t ot_tx(void *st, const char *hex, uint8_t *out, size_t *out_len)
 {
     uint8_t apdu[5000];
     size_t n = ot_unhex(hex, apdu, sizeof apdu);
     return ot_txb(st, apdu, n, out, out_len);
 }
 
-static bool ot_persist(void *st, const char *hex)
+static inline bool ot_persist(void *st, const char *hex)
 {
     uint8_t apdu[600], resp[VC_RESP_MAX];
     bool persist = false, pin = false;
@@ -72,13 +72,13 @@ static bool ot_persist(void *st, const char *hex)
     return persist;
 }
 
-static void ot_login(void *st)
+static inline void ot_login(void *st)
 {
     assert_int_equal(ot_tx(st, "00 20 00 81 08 31 32 33 34 FF FF FF FF", NULL, NULL), 0x9000);
 }
 
 /* Selects the AWP application and then an EF in it. */
-static void ot_select(void *st, const char *fid_hex)
+static inline void ot_select(void *st, const char *fid_hex)
 {
     char cmd[64];
     assert_int_equal(ot_tx(st, "00 A4 04 0C 0D E8 28 BD 08 0F F2 50 4F 54 20 41 57 50",
@@ -87,7 +87,7 @@ static void ot_select(void *st, const char *fid_hex)
     assert_int_equal(ot_tx(st, cmd, NULL, NULL), 0x9000);
 }
 
-static uint32_t ot_counter(void *st)
+static inline uint32_t ot_counter(void *st)
 {
     uint8_t d[8];
     size_t n;
