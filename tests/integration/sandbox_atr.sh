@@ -19,16 +19,10 @@ command -v opensc-tool >/dev/null || { echo "skipped: no opensc-tool"; exit 77; 
 atr_O=3B:DD:18:00:81:31:FE:45:80:F9:A0:00:00:00:77:01:08:00:07:90:00:FE
 atr_G=3B:F9:18:00:00:81:31:FE:45:4A:43:4F:50:34:31:56:32:32:AF
 fails=0
-tested=0
 for prof in O G; do
     eval want=\$atr_$prof
     out=$(tests/sandbox --profile "$prof" -- opensc-tool -a 2>&1)
     rc=$?
-    if [ $rc -eq 2 ] && echo "$out" | grep -q "profile $prof is not in this build"; then
-        echo "note: profile $prof not built into vcard yet"
-        continue
-    fi
-    tested=$((tested + 1))
     got=$(echo "$out" | grep -i '^[0-9a-f][0-9a-f]:' | tr a-f A-F)
     if [ $rc -eq 0 ] && [ "$got" = "$want" ]; then
         echo "ok   profile $prof ATR $got"
@@ -37,7 +31,6 @@ for prof in O G; do
         fails=$((fails + 1))
     fi
 done
-[ $tested -gt 0 ] || { echo "skipped: vcard has neither profile yet"; exit 77; }
 
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
