@@ -143,29 +143,31 @@ int card_open(struct card_ctx *ctx, const char *reader, struct card **out)
         goto fail;
     }
     rv = CARD_E_UNSUPPORTED;
-    /* First the drivers whose ATR matches, then the rest by applet. */
-    for (int pass = 0; pass < 2 && !c->drv; pass++) {
-        for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
-            const struct card_driver *d = drivers[i];
-            bool atr = d->match_atr && d->match_atr(c->atr, c->atr_len);
-            if (atr != (pass == 0))
-                continue;
-            int r = try_driver(c, d);
-            if (r == CARD_OK) {
-                rv = CARD_OK;
-                break;
-            }
-            /* A transport failure ends the search; a refusal tries the next. */
-            if (r == CARD_E_COMM || r == CARD_E_MUTE || r == CARD_E_REMOVED ||
-                r == CARD_E_NO_CARD || r == CARD_E_HOST_MEMORY) {
-                rv = r;
-                pass = 2;
-                break;
-            }
-            /* A driver whose ATR matched speaks for the card's failure. */
-            if (atr)
-                rv = r == CARD_E_NOT_FOUND ? CARD_E_UNSUPPORTED : r;
+    /* The drivers whose ATR matches; only when none does, every driver
+     * by selecting its applet. */
+    bool any_atr = false;
+    for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
+        if (drivers[i]->match_atr && drivers[i]->match_atr(c->atr, c->atr_len))
+            any_atr = true;
+    for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
+        const struct card_driver *d = drivers[i];
+        bool atr = d->match_atr && d->match_atr(c->atr, c->atr_len);
+        if (any_atr && !atr)
+            continue;
+        int r = try_driver(c, d);
+        if (r == CARD_OK) {
+            rv = CARD_OK;
+            break;
         }
+        /* A transport failure ends the search; a refusal tries the next. */
+        if (r == CARD_E_COMM || r == CARD_E_MUTE || r == CARD_E_REMOVED ||
+            r == CARD_E_NO_CARD || r == CARD_E_HOST_MEMORY) {
+            rv = r;
+            break;
+        }
+        /* A driver whose ATR matched speaks for the card's failure. */
+        if (atr)
+            rv = r == CARD_E_NOT_FOUND ? CARD_E_UNSUPPORTED : r;
     }
     c->ops->end(c->h, SCARD_LEAVE_CARD);
     if (rv != CARD_OK)
