@@ -98,7 +98,12 @@ static int do_diagnose(const struct cli_opts *o, const struct cli_settings *s,
         return fail(rc, e.msg);
     if (!o->quiet || o->json)
         cli_print_findings(stdout, v, n, o->json);
-    rc = n ? v[0].code : RENEW_OK;
+    /* A problem outranks a renewal that is merely due. */
+    rc = RENEW_OK;
+    for (size_t i = 0; i < n; i++)
+        if (rc == RENEW_OK || rc == RENEW_CHECK_DUE ||
+            (rc == RENEW_CHECK_EXPIRED && v[i].code != RENEW_CHECK_DUE))
+            rc = v[i].code;
     free(v);
     return rc;
 }

@@ -125,13 +125,27 @@ static int pick(struct run *r, bool *resume_pair)
     return 0;
 }
 
-/* Removes keys that have no certificate and are not the journal's. */
+/* A key with no certificate that the journal does not name. */
+static bool is_pending(const struct run *r, const struct renew_cred *c)
+{
+    return c->has_priv && !c->has_cert && c != r->old && c != r->nw;
+}
+
+static size_t pending_keys(const struct run *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->ncreds; i++)
+        n += is_pending(r, &r->creds[i]);
+    return n;
+}
+
+/* Removes the pending keys an earlier, unjournaled run left behind. */
 static int remove_pending(struct run *r, int *removed)
 {
     *removed = 0;
     for (size_t i = 0; i < r->ncreds; i++) {
         struct renew_cred *c = &r->creds[i];
-        if (!c->has_priv || c->has_cert || c == r->old || c == r->nw)
+        if (!is_pending(r, c))
             continue;
         if (!*removed)
             step(r, "removing an unfinished key left by an earlier renewal");
@@ -337,15 +351,6 @@ static int run(struct run *r, char *pin, size_t pin_len, struct renew_result *re
         return rc;
     if ((rc = pick(r, &pair)))
         return rc;
-    if ((rc = remove_pending(r, &removed)))
-        return rc;
-    if (removed) {
-        /* Handles stay valid, but re-read so the picture is exact. */
-        if ((rc = reload(r)))
-            return rc;
-        if ((rc = pick(r, &pair)))
-            return rc;
-    }
     struct renew_seen s = {
         .journal = r->j.state > RENEW_J_NONE && r->j.state < RENEW_J_DONE,
         .jstate = r->j.state,
@@ -357,7 +362,13 @@ static int run(struct run *r, char *pin, size_t pin_len, struct renew_result *re
         s.journal = true;
         s.jstate = RENEW_J_WRITTEN;
     }
+    s.other_pending = pending_keys(r) > 0;
     enum renew_action act = renew_resume_decide(&s);
+    bool tidy = act == RENEW_DO_REMOVE_PENDING;
+    if (tidy) {     /* removed once confirmed, then the rest goes on */
+        s.other_pending = false;
+        act = renew_resume_decide(&s);
+    }
     if (r->h && r->h->debug) {
         char line[96];
         snprintf(line, sizeof line, "journal state %s: %s", renew_jstate_name(r->j.state),
@@ -392,6 +403,8 @@ static int run(struct run *r, char *pin, size_t pin_len, struct renew_result *re
         rc = renew_fail(r->e, RENEW_E_USAGE, "renewal not confirmed: nothing was changed");
         goto out;
     }
+    if (tidy && (rc = remove_pending(r, &removed)))
+        goto out;
     switch (act) {
     case RENEW_DO_FRESH:
     case RENEW_DO_REUSE_KEY:

@@ -161,8 +161,12 @@ int renew_p11_slots(struct renew_p11 *p, const char *uri, CK_SLOT_ID **slots,
 {
     CK_ULONG count = 0;
     CK_SLOT_ID *list = NULL;
+    CK_TOKEN_INFO none;
     *slots = NULL;
     *n = 0;
+    memset(&none, ' ', sizeof none);
+    if (renew_uri_match(uri, &none, e) < 0)     /* a bad URI is a usage error */
+        return e->code;
     CK_RV rv = p->f->C_GetSlotList(CK_TRUE, NULL, &count);
     if (rv == CKR_OK && count) {
         list = calloc(count, sizeof *list);
