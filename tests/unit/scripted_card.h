@@ -249,9 +249,14 @@ static inline LONG sc_status(SCARDHANDLE h, LPSTR reader, LPDWORD rlen, LPDWORD 
 static inline LONG sc_gsc(SCARDCONTEXT ctx, DWORD timeout, SCARD_READERSTATE *st, DWORD n)
 {
     (void)ctx; (void)timeout;
-    for (DWORD i = 0; i < n; i++)
-        st[i].dwEventState = st[i].dwCurrentState | SCARD_STATE_PRESENT;
-    return SCARD_E_TIMEOUT;
+    /* Every reader holds a card; a caller that did not know learns it. */
+    bool news = false;
+    for (DWORD i = 0; i < n; i++) {
+        if (st[i].dwCurrentState == SCARD_STATE_UNAWARE)
+            news = true;
+        st[i].dwEventState = SCARD_STATE_PRESENT;
+    }
+    return news ? SCARD_S_SUCCESS : SCARD_E_TIMEOUT;
 }
 
 static inline LONG sc_cancel(SCARDCONTEXT ctx) { (void)ctx; return SCARD_S_SUCCESS; }
