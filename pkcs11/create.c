@@ -110,9 +110,10 @@ CK_RV p11_create_object(struct p11_session *ss, CK_ATTRIBUTE *tmpl, CK_ULONG n,
         ll = lab->ulValueLen < sizeof(label) - 1 ? lab->ulValueLen : sizeof(label) - 1;
         memcpy(label, lab->pValue, ll);
     } else {
-        ll = strnlen(c->label, sizeof(c->label));
-        ll = ll < sizeof(label) - 1 ? ll : sizeof(label) - 1;
-        memcpy(label, c->label, ll);
+        const char *asked = p11_label_get0(s, c->id, c->id_len);
+        const char *src = c->label[0] ? c->label : asked ? asked : "";
+        ll = strnlen(src, sizeof(label) - 1);
+        memcpy(label, src, ll);
     }
     label[ll] = '\0';
     uint8_t cid[20];
@@ -121,6 +122,7 @@ CK_RV p11_create_object(struct p11_session *ss, CK_ATTRIBUTE *tmpl, CK_ULONG n,
     rv = p11_card_result(s, card_write_cert(s->card, cid, cidlen, der, len, label));
     if (rv != CKR_OK)
         goto out;
+    s->have_counter = false;
     if ((rv = p11_cache_refresh(s)) != CKR_OK)
         goto out;
     rv = CKR_DEVICE_ERROR;
@@ -169,8 +171,10 @@ CK_RV p11_destroy_object(struct p11_session *ss, CK_OBJECT_HANDLE h)
         goto out;
     }
     rv = p11_card_result(s, crv);
-    if (rv == CKR_OK)
+    if (rv == CKR_OK) {
+        s->have_counter = false;
         rv = p11_cache_refresh(s);
+    }
 out:
     p11_token_end(s);
     return rv;

@@ -103,7 +103,7 @@ static CK_RV f_GetObjectSize(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ULONG_P
 static CK_RV f_GetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_PTR t, CK_ULONG n)
 { SESSION_CALL("C_GetAttributeValue", NONE, h, p11_get_attribute_value(s_, o, t, n)); }
 static CK_RV f_SetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_PTR t, CK_ULONG n)
-{ (void)o; (void)t; (void)n; SESSION_CALL("C_SetAttributeValue", NONE, h, CKR_ACTION_PROHIBITED); }
+{ SESSION_CALL("C_SetAttributeValue", NONE, h, p11_set_attribute_value(s_, o, t, n)); }
 static CK_RV f_FindObjectsInit(CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR t, CK_ULONG n)
 { SESSION_CALL("C_FindObjectsInit", NONE, h, p11_find_init(s_, t, n)); }
 static CK_RV f_FindObjects(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE_PTR o, CK_ULONG m, CK_ULONG_PTR c)

@@ -137,8 +137,19 @@ CK_RV p11_generate_key_pair(struct p11_session *ss, CK_MECHANISM *m,
     free(made.cert);
     if (rv != CKR_OK)
         goto out;
+    /* A pending key may leave a profile's counter as it was (G's counts
+     * committed entries only): read the objects again. */
+    s->have_counter = false;
     if ((rv = p11_cache_refresh(s)) != CKR_OK)
         goto out;
+    const CK_ATTRIBUTE *lab = p11_template_find(priv, npriv, CKA_LABEL);
+    if (!lab)
+        lab = p11_template_find(pub, npub, CKA_LABEL);
+    if (lab && lab->ulValueLen) {
+        p11_label_set(s, id, idlen, lab->pValue, lab->ulValueLen);
+        if ((rv = p11_objects_build(s)) != CKR_OK)
+            goto out;
+    }
     *hpub = find_handle(s, P11_PUB, id, idlen);
     *hpriv = find_handle(s, P11_PRIV, id, idlen);
     if (*hpub == CK_INVALID_HANDLE || *hpriv == CK_INVALID_HANDLE)

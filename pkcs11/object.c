@@ -176,12 +176,16 @@ static CK_RV key_attrs(struct p11_attrs *l, const struct card_container *c, bool
     return CKR_OK;
 }
 
-static void label_of(const struct card_container *c, X509 *x, char *out, size_t n)
+static void label_of(const struct card_container *c, X509 *x, const char *asked,
+                     char *out, size_t n)
 {
     size_t l = strnlen(c->label, sizeof(c->label));
+    const char *src = l ? c->label : asked;
+    if (!l && asked)
+        l = strlen(asked);
     if (l) {
         l = l < n - 1 ? l : n - 1;
-        memcpy(out, c->label, l);
+        memcpy(out, src, l);
         out[l] = '\0';
         return;
     }
@@ -192,7 +196,8 @@ static void label_of(const struct card_container *c, X509 *x, char *out, size_t 
 }
 
 CK_RV p11_object_attrs_build(const struct card_container *c, enum p11_kind kind,
-                             const struct p11_limits *lim, struct p11_attrs *l)
+                             const struct p11_limits *lim, const char *asked,
+                             struct p11_attrs *l)
 {
     X509 *x = NULL;
     if (c->cert) {
@@ -203,7 +208,7 @@ CK_RV p11_object_attrs_build(const struct card_container *c, enum p11_kind kind,
         return CKR_DEVICE_ERROR;
     static const CK_OBJECT_CLASS cls[] = { CKO_CERTIFICATE, CKO_PUBLIC_KEY, CKO_PRIVATE_KEY };
     char label[128];
-    label_of(c, x, label, sizeof(label));
+    label_of(c, x, asked, label, sizeof(label));
     CK_RV rv;
     if ((rv = p11_attrs_add_ulong(l, CKA_CLASS, cls[kind])) ||
         (rv = p11_attrs_add_bool(l, CKA_TOKEN, true)) ||
@@ -263,7 +268,8 @@ CK_RV p11_objects_build(struct p11_slot *s)
             struct p11_object *o = &obj[n];
             o->kind = (enum p11_kind)k;
             o->ci = i;
-            CK_RV rv = p11_object_attrs_build(c, o->kind, &lim, &o->attrs);
+            CK_RV rv = p11_object_attrs_build(c, o->kind, &lim,
+                                              p11_label_get0(s, c->id, c->id_len), &o->attrs);
             if (rv != CKR_OK) {
                 /* A certificate the host cannot parse is left out, not fatal. */
                 p11_attrs_free(&o->attrs);
@@ -285,6 +291,75 @@ CK_RV p11_objects_build(struct p11_slot *s)
     p11_objects_free(s);
     s->obj = obj;
     s->nobj = n;
+    return CKR_OK;
+}
+
+void p11_label_set(struct p11_slot *s, const uint8_t *id, size_t idlen,
+                   const void *label, size_t len)
+{
+    size_t i;
+    if (idlen > sizeof(s->labels[0].id))
+        return;
+    for (i = 0; i < s->nlabels; i++)
+        if (s->labels[i].id_len == idlen && memcmp(s->labels[i].id, id, idlen) == 0)
+            break;
+    if (i == s->nlabels) {
+        if (s->nlabels == sizeof(s->labels) / sizeof(s->labels[0]))
+            i = 0;      /* the oldest goes */
+        else
+            s->nlabels++;
+    }
+    struct p11_label *l = &s->labels[i];
+    memcpy(l->id, id, idlen);
+    l->id_len = idlen;
+    len = len < sizeof(l->label) - 1 ? len : sizeof(l->label) - 1;
+    memcpy(l->label, label, len);
+    l->label[len] = '\0';
+}
+
+const char *p11_label_get0(const struct p11_slot *s, const uint8_t *id, size_t idlen)
+{
+    for (size_t i = 0; i < s->nlabels; i++)
+        if (s->labels[i].id_len == idlen && memcmp(s->labels[i].id, id, idlen) == 0 &&
+            s->labels[i].label[0])
+            return s->labels[i].label;
+    return NULL;
+}
+
+/* Values equal to what the object has are accepted (hosts such as
+ * Mozilla set CKA_ID to what it already is); a key's label is kept until
+ * its certificate is written; anything else is read-only. */
+CK_RV p11_set_attribute_value(struct p11_session *ss, CK_OBJECT_HANDLE h,
+                              CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+    struct p11_slot *s = &p11_g.slots[ss->slot];
+    CK_RV rv = p11_template_check(tmpl, n);
+    if (rv != CKR_OK)
+        return rv;
+    if ((rv = p11_token_objects(s)) != CKR_OK)
+        return rv;
+    p11_token_end(s);
+    struct p11_object *o = p11_object_get0(s, h, s->logged_in);
+    if (!o)
+        return CKR_OBJECT_HANDLE_INVALID;
+    const struct card_container *c = &s->cont.c[o->ci];
+    for (CK_ULONG i = 0; i < n; i++) {
+        const struct p11_attr *a = p11_attrs_get0(&o->attrs, tmpl[i].type);
+        if (a && !a->sensitive && a->len == tmpl[i].ulValueLen &&
+            (!a->len || memcmp(a->val, tmpl[i].pValue, a->len) == 0))
+            continue;
+        if (tmpl[i].type == CKA_LABEL && o->kind != P11_CERT && !c->cert)
+            continue;
+        p11_trace("C_SetAttributeValue: attribute 0x%lx is read-only", (unsigned long)tmpl[i].type);
+        return a ? CKR_ATTRIBUTE_READ_ONLY : CKR_ATTRIBUTE_TYPE_INVALID;
+    }
+    if (!(ss->flags & CKF_RW_SESSION))
+        return CKR_SESSION_READ_ONLY;
+    const CK_ATTRIBUTE *lab = p11_template_find(tmpl, n, CKA_LABEL);
+    if (lab && o->kind != P11_CERT && !c->cert) {
+        p11_label_set(s, c->id, c->id_len, lab->pValue, lab->ulValueLen);
+        return p11_objects_build(s);
+    }
     return CKR_OK;
 }
 

@@ -113,7 +113,19 @@ struct p11_slot {
     size_t nobj;
     CK_OBJECT_HANDLE next_handle;
     unsigned gen;               /* bumped when the card goes away */
+    /* Labels asked for keys that have no certificate yet: the card
+     * stores a label with the certificate, so they wait here. */
+    struct p11_label {
+        uint8_t id[20];
+        size_t id_len;
+        char label[64];
+    } labels[8];
+    size_t nlabels;
 };
+
+void p11_label_set(struct p11_slot *s, const uint8_t *id, size_t idlen,
+                   const void *label, size_t len);
+const char *p11_label_get0(const struct p11_slot *s, const uint8_t *id, size_t idlen);
 
 void p11_objects_free(struct p11_slot *s);
 /* Rebuilds the object list from s->cont, keeping handles of objects
@@ -121,7 +133,8 @@ void p11_objects_free(struct p11_slot *s);
 CK_RV p11_objects_build(struct p11_slot *s);
 struct p11_object *p11_object_get0(struct p11_slot *s, CK_OBJECT_HANDLE h, bool logged_in);
 CK_RV p11_object_attrs_build(const struct card_container *c, enum p11_kind kind,
-                             const struct p11_limits *lim, struct p11_attrs *out);
+                             const struct p11_limits *lim, const char *label,
+                             struct p11_attrs *out);
 /* Brings the object cache up to date (inside a card transaction). */
 CK_RV p11_cache_refresh(struct p11_slot *s);
 /* p11_token_begin + p11_cache_refresh; on CKR_OK a transaction is open. */
@@ -257,6 +270,8 @@ CK_RV p11_generate_key_pair(struct p11_session *s, CK_MECHANISM *m,
 CK_RV p11_create_object(struct p11_session *s, CK_ATTRIBUTE *tmpl, CK_ULONG n,
                         CK_OBJECT_HANDLE *out);
 CK_RV p11_destroy_object(struct p11_session *s, CK_OBJECT_HANDLE h);
+CK_RV p11_set_attribute_value(struct p11_session *s, CK_OBJECT_HANDLE h,
+                              CK_ATTRIBUTE *tmpl, CK_ULONG n);
 /* Checks a certificate template; on CKR_OK der and len borrow the value. */
 CK_RV p11_cert_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, const uint8_t **der,
                         size_t *len, const CK_ATTRIBUTE **id, const CK_ATTRIBUTE **label);

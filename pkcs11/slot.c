@@ -106,6 +106,8 @@ void p11_token_end(struct p11_slot *s)
 
 CK_RV p11_card_result(struct p11_slot *s, int crv)
 {
+    if (crv != CARD_OK)
+        p11_trace("card: %s", card_rv_name(crv));
     if (crv == CARD_E_REMOVED || crv == CARD_E_NO_CARD) {
         p11_slot_drop(s, true);
         return CKR_DEVICE_REMOVED;
@@ -268,7 +270,13 @@ CK_RV p11_get_token_info(CK_SLOT_ID id, CK_TOKEN_INFO *info)
     memset(info, 0, sizeof(*info));
     pad(info->label, sizeof(info->label), label);
     pad(info->manufacturerID, sizeof(info->manufacturerID), "cardrenew");
-    pad(info->model, sizeof(info->model), model);
+    /* 16 characters: "Series 8 (IAS-ECC)" shows as "Series 8". */
+    char shortm[sizeof(info->model) + 1];
+    copy_str(shortm, sizeof(shortm), model, "");
+    char *paren = strstr(shortm, " (");
+    if (strlen(model) > sizeof(info->model) && paren)
+        *paren = '\0';
+    pad(info->model, sizeof(info->model), shortm);
     pad(info->serialNumber, sizeof(info->serialNumber), ci->serial);
     info->flags = CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED | CKF_TOKEN_INITIALIZED;
     if (crv == CARD_OK || crv == CARD_E_PIN_LOCKED) {
