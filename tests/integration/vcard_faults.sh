@@ -63,6 +63,28 @@ printf '%s\n' "$AID" "$EF" "00B0006E64" "00B000D264" "00B0013664" |
 [ "$(sed -n 5p "$tmp/out3" | tr -d ' ')" = "$(rep 00 100)9000" ] || fail "torn write was kept"
 echo "tear ok"
 
+# Latency: three APDUs at 30 ms each take at least 90 ms.
+ctl latency 30000 >/dev/null || fail "ctl latency"
+t0=$(date +%s%N)
+printf '%s\n' "$AID" "80CADF0308" "80CADF0308" | "$V" send >/dev/null || fail "send with latency"
+t1=$(date +%s%N)
+[ $(( (t1 - t0) / 1000000 )) -ge 90 ] || fail "latency not applied: $(( (t1 - t0) / 1000000 )) ms"
+ctl latency 0 >/dev/null
+echo "latency ok"
+
+# Mute: the APDU gets no answer (the client waits); "vanish now" drops the
+# card, and after "clear" it comes back and answers again.
+ctl mute >/dev/null || fail "ctl mute"
+printf '80CADF0308\n' | timeout 2 "$V" send >"$tmp/out4"
+rc=$?
+[ $rc -eq 124 ] || [ -n "$(grep ERR "$tmp/out4")" ] || fail "muted card answered: $(cat "$tmp/out4")"
+ctl vanish now >/dev/null || fail "ctl vanish now"
+gone || fail "card still in the reader after vanish now"
+ctl clear >/dev/null || fail "ctl clear"
+"$V" wait-ready --timeout-ms 5000 || fail "card did not come back after clear"
+printf '80CADF0308\n' | "$V" send | grep -q '90 00$' || fail "no answer after clear"
+echo "mute ok"
+
 # Bad control lines are refused.
 ctl tear >/dev/null && fail "tear without a count accepted"
 ctl frobnicate >/dev/null && fail "unknown control command accepted"

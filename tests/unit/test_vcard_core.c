@@ -274,6 +274,9 @@ static void test_faults_commands(void **state)
     assert_int_equal(f.vanish_after, 3);
     vc_faults_command(&f, "vanish", ans, sizeof ans);
     assert_int_equal(f.vanish_after, 0);
+    vc_faults_command(&f, "vanish now", ans, sizeof ans);
+    assert_string_equal(ans, "ok");
+    assert_true(f.vanished);
     vc_faults_command(&f, "tear 100", ans, sizeof ans);
     assert_int_equal(f.tear_after, 100);
     vc_faults_command(&f, "mute", ans, sizeof ans);

@@ -1,6 +1,7 @@
 /* faults.c: the control line protocol that arms and clears faults.
  *   vanish [N]   answer N more APDUs, then drop the connection unanswered
  *                (N omitted or 0: at the next APDU); stay away until "back"
+ *   vanish now   drop the connection at once (e.g. while muted)
  *   tear K       the persisting command that takes the written data past
  *                K bytes is discarded, unanswered, and the card vanishes
  *   mute / unmute   stop / resume answering (the connection stays)
@@ -56,6 +57,10 @@ void vc_faults_command(struct vc_faults *f, const char *line, char *ans,
     } else if (extra) {
         snprintf(ans, anslen, "err too many arguments");
     } else if (strcmp(cmd, "vanish") == 0) {
+        if (arg && strcmp(arg, "now") == 0) {
+            f->vanished = true;
+            return;
+        }
         if (!arg)
             v = 0;
         else if (num(arg, 1000000000L, &v) != 0) {

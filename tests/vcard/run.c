@@ -260,6 +260,8 @@ static void handle_client(struct runner *r, struct client *c)
         *nl = '\0';
         vc_faults_command(&r->f, c->buf, ans, sizeof ans - 1);
         vc_trace_note(r->trace, c->buf);
+        if (!was_away && r->f.vanished && r->vfd >= 0)
+            drop_vpcd(r, "vanished at once");
         if (was_away && !r->f.vanished) {
             r->backoff_ms = BACKOFF_MIN_MS;
             r->next_try_ms = now_ms();
