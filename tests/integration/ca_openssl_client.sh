@@ -184,14 +184,14 @@ stop && ok "SIGTERM: clean exit" || bad "server exit status on SIGTERM"
 
 # Misbehaviour, switched per request through the control file
 start --control "$T/ctl"
-mis() { # mode, pattern
+mis() { # mode, pattern [client timeout]
     echo "$1" >"$T/ctl"
     secret
-    expect_fail "misbehave $1" "$2" ir -ref "$REF" -secret "pass:$SEC" -newkey "$T/k1.pem" \
-        -subject "/CN=mis" -certout "$T/x.pem" -msg_timeout 2
+    expect_fail "misbehave $1" "$2" ir -ref "$REF" -secret "pass:$SEC" -newkey "$T/k2.pem" \
+        -subject "/CN=mis" -certout "$T/x.pem" -msg_timeout "${3:-5}"
 }
 mis refuse "refuse every request"
-mis delay:4000 "timeout"
+mis delay:4000 "timeout" 1
 mis drop "error receiving"
 mis wrongkey "public key in new certificate does not match"
 mis garbage "error receiving"
