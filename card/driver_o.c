@@ -283,25 +283,27 @@ static void hexify(const uint8_t *in, size_t n, char *out)
     out[2 * n] = 0;
 }
 
-/* EF.ATR: E0 holds the buffer sizes as INTEGERs, send size first. */
+/* EF.ATR: E0 holds the I/O buffer sizes as INTEGERs: send, send under
+ * secure messaging, receive, receive under secure messaging. */
 static void parse_ef_atr(struct card *c, const uint8_t *b, size_t len)
 {
     struct card_tlv e0, t;
     if (card_tlv_find(b, len, 0xE0, &e0) != CARD_OK)
         return;
     const uint8_t *p = e0.val, *end = e0.val + e0.len;
-    size_t v[2] = { 0, 0 }, k = 0;
-    while (k < 2 && card_tlv_next(&p, end, &t) == CARD_OK) {
+    size_t v[3] = { 0, 0, 0 }, k = 0;
+    while (k < 3 && card_tlv_next(&p, end, &t) == CARD_OK) {
         if (t.tag != 0x02 || t.len == 0 || t.len > 3)
             return;
         for (size_t i = 0; i < t.len; i++)
             v[k] = v[k] << 8 | t.val[i];
         k++;
     }
-    /* The card counts the APDU header (and Lc/Le) in its send size. */
-    if (k == 2 && v[0] > 64 && v[1] > 64) {
+    /* The card counts the header in its send size; leave room for an
+     * extended header and Le as well. */
+    if (k == 3 && v[0] > 64 && v[2] > 64) {
         c->max_send = v[0] - 9;
-        c->max_recv = v[1];
+        c->max_recv = v[2];
     }
 }
 
