@@ -127,6 +127,55 @@ static void check_sign(struct card *c, const struct card_container *k, bool sha1
     EVP_PKEY_free(pub);
 }
 
+/* PSS, raw PKCS#1 (a TLS 1.1 style MD5+SHA-1 block) and decryption. */
+static void check_pss_raw_decrypt(struct card *c, const struct card_container *k)
+{
+    EVP_PKEY *pub = pub_of(k);
+    uint8_t h[32], sig[512], out[512];
+    size_t siglen = sizeof(sig);
+    SHA256((const uint8_t *)"pss", 3, h);
+    int rv = card_sign(c, k, CARD_SIGN_RSA_PSS, h, 32, sig, &siglen);
+    if (rv != CARD_OK)
+        fail_msg("PSS sign: %s", card_rv_name(rv));
+    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(pub, NULL);
+    assert_int_equal(EVP_PKEY_verify_init(pc), 1);
+    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING);
+    EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256());
+    EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, 32);
+    assert_int_equal(EVP_PKEY_verify(pc, sig, siglen, h, 32), 1);
+    EVP_PKEY_CTX_free(pc);
+
+    uint8_t raw[36];
+    memset(raw, 0x42, sizeof(raw));
+    siglen = sizeof(sig);
+    rv = card_sign(c, k, CARD_SIGN_RSA_PKCS1, raw, sizeof(raw), sig, &siglen);
+    if (rv != CARD_OK)
+        fail_msg("raw PKCS#1 sign: %s", card_rv_name(rv));
+    pc = EVP_PKEY_CTX_new(pub, NULL);
+    assert_int_equal(EVP_PKEY_verify_recover_init(pc), 1);
+    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING);
+    size_t olen = sizeof(out);
+    assert_int_equal(EVP_PKEY_verify_recover(pc, out, &olen, sig, siglen), 1);
+    assert_int_equal(olen, sizeof(raw));
+    assert_memory_equal(out, raw, sizeof(raw));
+    EVP_PKEY_CTX_free(pc);
+
+    pc = EVP_PKEY_CTX_new(pub, NULL);
+    assert_int_equal(EVP_PKEY_encrypt_init(pc), 1);
+    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING);
+    uint8_t ct[512];
+    size_t ctlen = sizeof(ct);
+    assert_int_equal(EVP_PKEY_encrypt(pc, ct, &ctlen, (const uint8_t *)"session key", 11), 1);
+    EVP_PKEY_CTX_free(pc);
+    olen = sizeof(out);
+    rv = card_decrypt(c, k, ct, ctlen, out, &olen);
+    if (rv != CARD_OK)
+        fail_msg("decrypt: %s", card_rv_name(rv));
+    assert_int_equal(olen, 11);
+    assert_memory_equal(out, "session key", 11);
+    EVP_PKEY_free(pub);
+}
+
 static void test_live(void **state)
 {
     (void)state;
@@ -175,6 +224,8 @@ static void test_live(void **state)
     check_sign(c, &o.c[0], true);
     if (info->has_sha2)
         check_sign(c, &o.c[0], false);
+    if (info->has_pss)
+        check_pss_raw_decrypt(c, &o.c[0]);
 
     /* A renewal's card half: new key, its certificate, then gone again. */
     struct card_container k;
