@@ -21,6 +21,7 @@ const char *ca_http_reason(int status)
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
     default:  return "Error";
     }
 }

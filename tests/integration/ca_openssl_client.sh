@@ -55,6 +55,11 @@ secret() { set -- $("$CA" secret --dir "$T/ca"); REF=$1; SEC=$2; }
 pub_of_key()  { openssl pkey -in "$1" -pubout; }
 pub_of_cert() { openssl x509 -in "$1" -noout -pubkey; }
 serial_of()   { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
+days_of() { # certificate -> its validity in whole days
+    nb=$(date -d "$(openssl x509 -in "$1" -noout -startdate | cut -d= -f2)" +%s)
+    na=$(date -d "$(openssl x509 -in "$1" -noout -enddate | cut -d= -f2)" +%s)
+    echo $(( (na - nb) / 86400 ))
+}
 genrsa() { openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1" 2>/dev/null; }
 genec()  { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
 
@@ -112,6 +117,7 @@ fi
 [ "$(openssl x509 -in "$T/c3.pem" -noout -subject)" = "$(openssl x509 -in "$T/c1.pem" -noout -subject)" ] \
     && ok "kur subject unchanged" || bad "kur subject changed"
 [ "$(serial_of "$T/c3.pem")" != "$(serial_of "$T/c1.pem")" ] && ok "kur new serial" || bad "kur serial reused"
+d=$(days_of "$T/c3.pem"); [ "$d" -eq 730 ] && ok "kur certificate valid 730 days" || bad "kur validity $d days"
 openssl x509 -in "$T/c3.pem" -noout -ext extendedKeyUsage | grep -q "TLS Web Client Authentication" \
     && ok "kur cert EKU clientAuth" || bad "kur cert EKU"
 
@@ -143,6 +149,7 @@ expect_fail "kur signed by a revoked certificate" "has been revoked" \
 pub_of_key "$T/k4.pem" >"$T/p4.pem"
 "$CA" issue --dir "$T/ca" --pubkey "$T/p4.pem" --subject "/C=GB/O=NHS/CN=Old 100000000003" \
     --expires-in -1 --out "$T/c4.pem" || bad "offline issue"
+d=$(days_of "$T/c4.pem"); [ "$d" -eq 730 ] && ok "issue --expires-in -1: 730 days ending yesterday" || bad "offline validity $d days"
 expect_fail "kur signed by an expired certificate" "no suitable sender cert" \
     kur -cert "$T/c4.pem" -key "$T/k4.pem" -newkey "$T/k1.pem" -certout "$T/x.pem"
 
@@ -200,6 +207,16 @@ secret
 cmp ir -ref "$REF" -secret "pass:$SEC" -newkey "$T/k1.pem" -subject "/CN=normal again" \
     -certout "$T/x.pem" && ok "control back to normal" || bad "normal after misbehaviour"
 stop || bad "server exit status after misbehaviour"
+
+# The validity knob: serve --days N
+start --days 30
+if cmp kur -cert "$T/c1.pem" -key "$T/k1.pem" -newkey "$T/k4.pem" -certout "$T/c30.pem"; then
+    d=$(days_of "$T/c30.pem")
+    [ "$d" -eq 30 ] && ok "serve --days 30: 30-day certificate" || bad "serve --days 30 gave $d days"
+else
+    bad "kur with --days"; cat "$T/out"
+fi
+stop || bad "server exit status with --days"
 
 # ... and from the start flag
 start --misbehave refuse
