@@ -36,11 +36,11 @@ export PIN
 p11() { pkcs11-tool --module "$MOD" --token-label "$LABEL" "$@" 2>/dev/null; }
 
 # A token holding a key made on it and a certificate from the CA.
-make_token() { # label, days to expiry
+make_token() { # label, days to expiry[, key type]
     LABEL=$1
     softhsm2-util --init-token --free --label "$LABEL" --so-pin 87654321 --pin "$PIN" \
         >/dev/null || fail "softhsm2-util --init-token"
-    p11 --login --pin "$PIN" --keypairgen --key-type rsa:2048 --id 01 --label "Jane Doe" \
+    p11 --login --pin "$PIN" --keypairgen --key-type "${3:-rsa:2048}" --id 01 --label "Jane Doe" \
         >/dev/null || fail "keypairgen"
     p11 --read-object --type pubkey --id 01 -o "$T/pub.der" >/dev/null || fail "read pubkey"
     openssl pkey -pubin -inform DER -in "$T/pub.der" -out "$T/pub.pem" || fail "pub.pem"
@@ -82,7 +82,8 @@ check_renewed() { # old id
     a=$(openssl x509 -inform DER -in "$T/new.der" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum)
     b=$(openssl pkey -pubin -inform DER -in "$T/newpub.der" -outform DER | sha256sum)
     [ "$a" = "$b" ] || fail "the new certificate does not match the new key"
-    "$CLI" --module "$MOD" --status --json > "$T/status.json" || fail "--status after renewal"
+    "$CLI" --module "$MOD" --token "pkcs11:token=$(echo "$LABEL" | sed 's/ /%20/g')" \
+        --status --json > "$T/status.json" || fail "--status after renewal"
     days=$(sed -n 's/.*"days_left": \([0-9-]*\).*/\1/p' "$T/status.json")
     [ "$days" -ge 700 ] && [ "$days" -le 740 ] || fail "new expiry is $days days, not ~2 years"
     echo "$id"
@@ -134,6 +135,14 @@ for stepname in keygen-unsaved keygen cmp journal write verify retire; do
     id=$(check_renewed "$old") || fail "after a kill at $stepname: $id"
     echo "ok: killed after $stepname, the rerun finished"
 done
+
+# An EC P-256 card key renews the same way (CKM_ECDSA through EC_KEY_METHOD).
+make_token "Renew EC" 10 EC:prime256v1
+renew "$URL" > "$T/out" 2>&1 || fail "EC renewal failed: $(cat "$T/out")"
+id=$(check_renewed 01) || fail "EC: $id"
+openssl x509 -inform DER -in "$T/new.der" -noout -text | grep -q "prime256v1" ||
+    fail "the renewed EC certificate is not for a P-256 key"
+echo "ok: EC P-256 renewed"
 
 # An expired certificate cannot renew itself: exit 5.
 make_token "Renew Expired" -1
