@@ -40,6 +40,8 @@ static struct {
     size_t nbegin;
     LONG reconnect_rv;
     int begins, ends, reconnects;
+    uint8_t last[SC_MAX_APDU];  /* the last command sent, as sent */
+    size_t last_len;
 } sc;
 
 static inline size_t sc_hex(const char *hex, uint8_t *out, size_t cap)
@@ -151,6 +153,8 @@ static inline LONG sc_transmit(SCARDHANDLE h, const SCARD_IO_REQUEST *spci, LPCB
     if (sc.pos == sc.n)
         fail_msg("unexpected APDU after the script ended: %s", got);
     struct sc_step *s = &sc.steps[sc.pos++];
+    sc.last_len = len < SC_MAX_APDU ? len : SC_MAX_APDU;
+    memcpy(sc.last, cmd, sc.last_len);
     sc_dump(want, sizeof(want), s->cmd, s->cmd_len > 190 ? 190 : s->cmd_len);
     bool ok = s->prefix ? len >= s->cmd_len && !memcmp(cmd, s->cmd, s->cmd_len)
                         : len == s->cmd_len && !memcmp(cmd, s->cmd, len);
