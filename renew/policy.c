@@ -6,8 +6,9 @@
 long renew_days_left(time_t not_after, time_t now)
 {
     long long s = (long long)difftime(not_after, now);
-    /* whole days, rounded down: a part-day past expiry is day -1 */
-    return s >= 0 ? (long)(s / 86400) : -(long)((-s + 86399) / 86400);
+    /* Part-days count as a day: a certificate issued "for 20 days" shows 20
+     * until its last day; a part-day past expiry is day -1. */
+    return s >= 0 ? (long)((s + 86399) / 86400) : -(long)((-s + 86399) / 86400);
 }
 
 enum renew_state renew_state_of(time_t not_after, time_t now, int window_days)

@@ -13,7 +13,9 @@ static void test_days_left(void **state)
     (void)state;
     time_t now = 1700000000;
     assert_int_equal(renew_days_left(now + 20 * DAY, now), 20);
-    assert_int_equal(renew_days_left(now + 20 * DAY - 1, now), 19);
+    assert_int_equal(renew_days_left(now + 20 * DAY - 1, now), 20);
+    assert_int_equal(renew_days_left(now + 19 * DAY + 1, now), 20);
+    assert_int_equal(renew_days_left(now + 1, now), 1);
     assert_int_equal(renew_days_left(now, now), 0);
     assert_int_equal(renew_days_left(now - 1, now), -1);
     assert_int_equal(renew_days_left(now - DAY, now), -1);
