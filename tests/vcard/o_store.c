@@ -17,7 +17,7 @@ struct wbuf {
 
 static void w(struct wbuf *b, const void *v, size_t n)
 {
-    if (b->bad)
+    if (b->bad || n == 0)
         return;
     if (n > b->cap - b->n) {
         size_t cap = (b->cap + n) * 2;
