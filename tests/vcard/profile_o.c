@@ -178,7 +178,8 @@ static uint16_t chain(struct o_card *c, struct o_apdu *a)
             return SW_WRONG_LEN;
         }
         memcpy(c->chain_hdr, hdr, 4);
-        memcpy(c->chain + c->chain_len, a->data, a->lc);
+        if (a->lc)
+            memcpy(c->chain + c->chain_len, a->data, a->lc);
         c->chain_len += a->lc;
         c->chaining = true;
         return SW_OK;
@@ -194,7 +195,8 @@ static uint16_t chain(struct o_card *c, struct o_apdu *a)
         c->chain_len = 0;
         return SW_WRONG_LEN;
     }
-    memcpy(c->chain + c->chain_len, a->data, a->lc);
+    if (a->lc)
+        memcpy(c->chain + c->chain_len, a->data, a->lc);
     a->lc += c->chain_len;
     a->data = c->chain;
     c->chain_len = 0;
