@@ -158,7 +158,7 @@ static int handle_apdu(struct runner *r, const uint8_t *cmd, size_t len)
         return 0;
     case VC_VANISH:
         vc_trace_apdu(r->trace, cmd, len, NULL, 0, pin);
-        vanish(r, "vanished (a torn write is undone)");
+        vanish(r, "vanished: no answer (a torn command is undone)");
         return 0;
     case VC_FATAL:
         return -1;
