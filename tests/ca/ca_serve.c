@@ -19,6 +19,7 @@
 
 #define CONN_MAX 64
 #define IO_TIMEOUT_S 10
+#define REQUEST_DEADLINE_S 30
 
 struct server {
     const struct ca_serve_opts *o;
@@ -97,13 +98,19 @@ static void serve_one(struct server *sv, int fd)
     struct ca_mis m;
     uint8_t *out = NULL;
     size_t outlen;
+    time_t deadline = time(NULL) + REQUEST_DEADLINE_S;
     int st = 0, rc;
 
     if (buf == NULL)
         return;
-    /* Read the header, then exactly Content-Length bytes of body. */
+    /* Read the header, then exactly Content-Length bytes of body, all
+     * within one deadline so a trickling client cannot hold a thread. */
     for (;;) {
-        ssize_t n = recv(fd, buf + have, cap - have, 0);
+        ssize_t n;
+
+        if (time(NULL) > deadline)
+            goto out;
+        n = recv(fd, buf + have, cap - have, 0);
 
         if (n < 0 && errno == EINTR)
             continue;

@@ -123,6 +123,13 @@ static OSSL_CMP_PKISI *cert_req(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *r
         return reject(OSSL_CMP_PKIFAILUREINFO_badCertTemplate,
                       "the request carries no public key");
     }
+    /* As EJBCA by default ("allow update with same key" off). */
+    if (type == CA_BODY_KUR && EVP_PKEY_eq(pub, X509_get0_pubkey(signer)) == 1) {
+        EVP_PKEY_free(pub);
+        X509_free(signer);
+        return reject(OSSL_CMP_PKIFAILUREINFO_badCertTemplate,
+                      "the key update carries the old key; a new key is required");
+    }
     if (s->mode == CA_MODE_WRONGKEY) {
         /* A key of the same type, so only the key itself is wrong. */
         int rsa = EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA;

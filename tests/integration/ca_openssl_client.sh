@@ -121,6 +121,10 @@ d=$(days_of "$T/c3.pem"); [ "$d" -eq 730 ] && ok "kur certificate valid 730 days
 openssl x509 -in "$T/c3.pem" -noout -ext extendedKeyUsage | grep -q "TLS Web Client Authentication" \
     && ok "kur cert EKU clientAuth" || bad "kur cert EKU"
 
+# kur must bring a new key
+expect_fail "kur with the old key as the new one" "carries the old key" \
+    kur -cert "$T/c1.pem" -key "$T/k1.pem" -newkey "$T/k1.pem" -certout "$T/x.pem"
+
 # kur protected with SHA-1, as a SHA-1-only card (profile G) must do it
 if cmp kur -cert "$T/c1.pem" -key "$T/k1.pem" -newkey "$T/k2.pem" -digest sha1 \
        -certout "$T/c1b.pem"; then

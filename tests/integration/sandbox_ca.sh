@@ -41,23 +41,24 @@ left=$(( (end - $(date +%s) + 3600) / 86400 ))
     && ok "certificate is for the card's key" || bad "certificate key differs from the card key"
 # The one-time secret works once
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$S/k.pem" 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$S/k2.pem" 2>/dev/null
 cmp -cmd ir -ref "$CARDRENEW_CA_REF" -secret "env:CARDRENEW_CA_SECRET" -newkey "$S/k.pem" \
     -subject "/CN=sandbox ir" -certout "$S/ir.pem" && ok "ir with the exported secret" \
     || { bad "ir with the exported secret"; cat "$S/out"; }
 # Misbehaviour from inside
 echo refuse >"$CARDRENEW_CA_CONTROL"
-if cmp -cmd kur -cert "$S/ir.pem" -key "$S/k.pem" -newkey "$S/k.pem" -certout "$S/x.pem"; then
+if cmp -cmd kur -cert "$S/ir.pem" -key "$S/k.pem" -newkey "$S/k2.pem" -certout "$S/x.pem"; then
     bad "kur succeeded although the CA was told to refuse"
 else
     grep -q "refuse every request" "$S/out" && ok "CARDRENEW_CA_CONTROL refuse" || { bad "refuse"; cat "$S/out"; }
 fi
 echo none >"$CARDRENEW_CA_CONTROL"
-cmp -cmd kur -cert "$S/ir.pem" -key "$S/k.pem" -newkey "$S/k.pem" -certout "$S/x.pem" \
+cmp -cmd kur -cert "$S/ir.pem" -key "$S/k.pem" -newkey "$S/k2.pem" -certout "$S/x.pem" \
     && ok "back to normal" || { bad "kur after none"; cat "$S/out"; }
 # Cut the CA off
 kill "$CARDRENEW_CA_PID"
 i=0; while kill -0 "$CARDRENEW_CA_PID" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-if cmp -cmd kur -cert "$S/ir.pem" -key "$S/k.pem" -newkey "$S/k.pem" -certout "$S/x.pem"; then
+if cmp -cmd kur -cert "$S/ir.pem" -key "$S/k.pem" -newkey "$S/k2.pem" -certout "$S/x.pem"; then
     bad "kur succeeded with the CA gone"
 else
     ok "CA gone: the client fails"
