@@ -89,11 +89,14 @@ static int exchange(struct card *c, uint8_t *cmd, size_t cmd_len, bool short_le,
     if (!raw)
         return rv;
     bool resent = false;
+    size_t seen = 0;        /* how much of raw to wipe: it may hold secrets */
     for (int round = 0;; round++) {
         size_t rlen = RAW_MAX;
         rv = card_transmit_raw(c, cmd, cmd_len, raw, &rlen);
         if (rv != CARD_OK)
             goto out;
+        if (rlen > seen)
+            seen = rlen;
         uint8_t sw1 = raw[rlen - 2], sw2 = raw[rlen - 1];
         if (sw1 == 0x6C && short_le && !resent) {
             /* Wrong Le: the card says the right one; send it again. */
@@ -125,6 +128,7 @@ static int exchange(struct card *c, uint8_t *cmd, size_t cmd_len, bool short_le,
         goto out;
     }
 out:
+    card_secure_zero(raw, seen);
     free(raw);
     return rv;
 }

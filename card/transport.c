@@ -55,7 +55,10 @@ int card_transmit_raw(struct card *c, const uint8_t *cmd, size_t len,
         return card_pcsc_rv(c, prv);
     if (rlen > *resp_len)
         return CARD_E_COMM;
-    card_trace("<", resp, rlen);
+    /* A deciphered secret is no more for the trace than a PIN is. */
+    bool secret = len >= 4 && cmd[1] == 0x2A && cmd[2] == 0x80;
+    card_trace(secret && rlen > 2 ? "< [masked]" : "<",
+               secret && rlen > 2 ? resp + rlen - 2 : resp, secret && rlen > 2 ? 2 : rlen);
     /* A card that dies mid-APDU gives a 0-byte answer with success. */
     if (rlen < 2)
         return CARD_E_COMM;

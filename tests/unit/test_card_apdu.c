@@ -184,6 +184,14 @@ static void test_trace_masks_pin(void **state)
     size_t n = 2;
     struct card_apdu rd = { 0x00, 0xB0, 0x00, 0x00, NULL, 0, true, 2, false };
     assert_int_equal(card_apdu_run(&c, &rd, r, &n), CARD_OK);
+    /* A deciphered secret is masked too. */
+    uint8_t ct[2] = { 0x01, 0x02 };
+    sc_expect("00 2A 80 86 02 01 02 00", "5E C2 E7 90 00");
+    struct card_apdu dec = { 0x00, 0x2A, 0x80, 0x86, ct, 2, true, 0, false };
+    uint8_t pt[8];
+    n = sizeof(pt);
+    assert_int_equal(card_apdu_run(&c, &dec, pt, &n), CARD_OK);
+    assert_int_equal(n, 3);
     sc_done();
     FILE *f = fopen(trace_path, "r");
     assert_non_null(f);
@@ -194,6 +202,8 @@ static void test_trace_masks_pin(void **state)
     assert_non_null(strstr(buf, "> 00 20 00 81 [5 bytes masked]"));
     assert_null(strstr(buf, "31 32 33 34"));
     assert_non_null(strstr(buf, "< AB CD 90 00"));
+    assert_non_null(strstr(buf, "< [masked] 90 00"));
+    assert_null(strstr(buf, "5E C2 E7"));
 }
 
 int main(void)
