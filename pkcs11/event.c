@@ -57,10 +57,17 @@ CK_RV p11_wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID *slot, void *reserved)
         pthread_mutex_unlock(&ev_lock);
         return CKR_CRYPTOKI_NOT_INITIALIZED;
     }
-    if (!ev_ctx && card_ctx_new(card_pcsc_default(), &ev_ctx) != CARD_OK) {
-        ev_ctx = NULL;
-        pthread_mutex_unlock(&ev_lock);
-        return (flags & CKF_DONT_BLOCK) ? CKR_NO_EVENT : CKR_DEVICE_ERROR;
+    if (!ev_ctx) {
+        if (card_ctx_new(card_pcsc_default(), &ev_ctx) != CARD_OK) {
+            ev_ctx = NULL;
+            pthread_mutex_unlock(&ev_lock);
+            return (flags & CKF_DONT_BLOCK) ? CKR_NO_EVENT : CKR_DEVICE_ERROR;
+        }
+        /* The readers' states now are what later events are measured
+         * against: record them before the first look. */
+        char r[8];
+        for (int i = 0; i < 2 && card_ctx_wait(ev_ctx, 0, r, sizeof(r)) != CARD_E_NO_CARD; i++)
+            ;
     }
     struct card_ctx *ctx = ev_ctx;
     waiters++;
@@ -76,6 +83,7 @@ CK_RV p11_wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID *slot, void *reserved)
             break;
     }
 
+    p11_trace("slot event wait: %s \"%s\"", card_rv_name(crv), reader);
     pthread_mutex_lock(&ev_lock);
     bool was_cancelled = cancelled;
     waiters--;

@@ -91,7 +91,11 @@ CK_RV p11_token_begin(struct p11_slot *s)
     if (crv == CARD_OK)
         return CKR_OK;
     p11_trace("reader \"%s\": %s", s->reader, card_rv_name(crv));
-    if (crv == CARD_E_REMOVED || crv == CARD_E_NO_CARD) {
+    /* A handle that cannot even begin a transaction is lost (a pulled
+     * card shows as a transfer failure first): forget it; the next call
+     * opens the card again if it is there. */
+    if (crv == CARD_E_REMOVED || crv == CARD_E_NO_CARD || crv == CARD_E_COMM ||
+        crv == CARD_E_MUTE) {
         p11_slot_drop(s, true);
         return CKR_DEVICE_REMOVED;
     }
@@ -108,6 +112,15 @@ CK_RV p11_card_result(struct p11_slot *s, int crv)
 {
     if (crv != CARD_OK)
         p11_trace("card: %s", card_rv_name(crv));
+    if ((crv == CARD_E_COMM || crv == CARD_E_MUTE) && s->card) {
+        /* A card pulled between APDUs first shows as a failed transfer:
+         * a new transaction tells removal from a passing fault. It is
+         * left open for the caller's p11_token_end. */
+        card_end(s->card);
+        int again = card_begin(s->card);
+        if (again != CARD_OK)
+            crv = CARD_E_REMOVED;
+    }
     if (crv == CARD_E_REMOVED || crv == CARD_E_NO_CARD) {
         p11_slot_drop(s, true);
         return CKR_DEVICE_REMOVED;

@@ -1,0 +1,64 @@
+#!/bin/sh
+# The module with a card in one long-lived process (test_pkcs11_token):
+# login shared by sessions, PIN errors, attribute rules on real objects,
+# signature length rules, a certificate written by another process seen
+# at the next call without restart or log-out, the card pulled and put
+# back mid-session (sessions closed, then a fresh login works), and
+# C_WaitForSlotEvent woken by C_Finalize. Both profiles.
+set -u
+BUILD=${BUILD:-build}
+export BUILD
+
+if [ "${1:-}" != --inner ]; then
+    for t in pkcs11-tool openssl unshare pcscd; do
+        command -v $t >/dev/null || { echo "skipped: $t not installed"; exit 77; }
+    done
+    for p in cardrenew-pkcs11.so vcard cmp-test-ca tests/test_pkcs11_token; do
+        [ -f "$BUILD/$p" ] || { echo "skipped: $BUILD/$p is not built"; exit 77; }
+    done
+    [ "$(id -u)" = 0 ] || { echo "skipped: the PC/SC stack needs root"; exit 77; }
+    tested=0
+    for P in G O; do
+        out=$(mktemp /tmp/pkcs11-token-test.XXXXXX)
+        tests/sandbox --profile "$P" -- sh "$0" --inner >"$out" 2>&1
+        rc=$?
+        cat "$out"
+        if [ $rc -eq 2 ] && grep -q "is not in this build" "$out"; then
+            echo "note: profile $P is not in vcard yet"
+            rm -f "$out"
+            continue
+        fi
+        rm -f "$out"
+        [ $rc -eq 0 ] || { echo "FAIL: profile $P"; exit 1; }
+        echo "ok   profile $P"
+        tested=$((tested + 1))
+    done
+    [ $tested -gt 0 ] || { echo "skipped: vcard has no profile yet"; exit 77; }
+    exit 0
+fi
+
+# ---- inside the sandbox ----
+case "$BUILD" in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
+T=$CARDRENEW_SANDBOX/p11
+mkdir -p "$T"
+M=$BUILD/cardrenew-pkcs11.so
+# The other process: a key made on the card and a certificate written
+# for it, through pkcs11-tool (the PIN from the sandbox's environment).
+cat >"$T/writer.sh" <<WRITER
+set -e
+pkcs11-tool --module "$M" --login --pin "\$CARDRENEW_PIN" --keypairgen --key-type rsa:2048 \
+    --label other >"$T/kg" 2>&1
+id=\$(sed -n 's/^ *ID: *//p' "$T/kg" | head -1)
+pkcs11-tool --module "$M" --read-object --type pubkey --id "\$id" -o "$T/pub.der" >/dev/null 2>&1
+openssl pkey -pubin -inform DER -in "$T/pub.der" -out "$T/pub.pem"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/ca.key" -out "$T/ca.pem" \
+    -subj /CN=p11-test-CA -days 2 2>/dev/null
+openssl req -new -key "$T/ca.key" -subj "/CN=Other Process" -out "$T/req.csr" 2>/dev/null
+openssl x509 -req -in "$T/req.csr" -force_pubkey "$T/pub.pem" -CA "$T/ca.pem" \
+    -CAkey "$T/ca.key" -CAcreateserial -days 2 -outform DER -out "$T/new.der" 2>/dev/null
+pkcs11-tool --module "$M" --login --pin "\$CARDRENEW_PIN" --write-object "$T/new.der" \
+    --type cert --id "\$id" >"$T/w" 2>&1
+WRITER
+CARDRENEW_TEST_TOKEN=1 CARDRENEW_MODULE=$M VCARD=$BUILD/vcard \
+    CARDRENEW_TEST_WRITER="sh $T/writer.sh" "$BUILD/tests/test_pkcs11_token" 2>&1 | tee "$T/out"
+grep -q "PASSED.*6 test" "$T/out" || { echo "FAIL: test_pkcs11_token"; exit 1; }

@@ -1,0 +1,390 @@
+/* test_pkcs11_token.c: the module with a card, as a host uses it. Runs
+ * only inside a card sandbox (tests/integration/pkcs11_token.sh sets
+ * CARDRENEW_TEST_TOKEN=1, CARDRENEW_MODULE, CARDRENEW_PIN, VCARD_CONTROL
+ * and VCARD); elsewhere every test is skipped.
+ * Login state shared by sessions, PIN errors, the attribute rules on real
+ * objects, the signature length rules, a certificate written by another
+ * process seen without restart or log-out, the card pulled and put back
+ * mid-session, and C_WaitForSlotEvent woken by C_Finalize. */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <p11-kit/pkcs11.h>
+
+static void *lib;
+static CK_FUNCTION_LIST *f;
+static const char *pin;
+static CK_SLOT_ID slot;
+
+static void msleep(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *m = getenv("CARDRENEW_MODULE");
+    pin = getenv("CARDRENEW_PIN");
+    if (!getenv("CARDRENEW_TEST_TOKEN") || !m || !pin)
+        return 0;
+    lib = dlopen(m, RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+        return -1;
+    CK_C_GetFunctionList gfl = (CK_C_GetFunctionList)dlsym(lib, "C_GetFunctionList");
+    return gfl && gfl(&f) == CKR_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (lib)
+        dlclose(lib);
+    return 0;
+}
+
+static int init(void **state)
+{
+    (void)state;
+    if (!f)
+        return 0;
+    CK_C_INITIALIZE_ARGS a = { 0 };
+    a.flags = CKF_OS_LOCKING_OK;
+    if (f->C_Initialize(&a) != CKR_OK)
+        return -1;
+    CK_SLOT_ID slots[8];
+    CK_ULONG n = 8;
+    if (f->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK || n < 1)
+        return -1;
+    slot = slots[0];
+    return 0;
+}
+
+static int fini(void **state)
+{
+    (void)state;
+    if (f)
+        f->C_Finalize(NULL);
+    return 0;
+}
+
+#define NEED_TOKEN() do { if (!f) skip(); } while (0)
+
+static CK_SESSION_HANDLE open_rw(void)
+{
+    CK_SESSION_HANDLE h;
+    assert_int_equal(f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &h), CKR_OK);
+    return h;
+}
+
+static CK_RV login(CK_SESSION_HANDLE h)
+{
+    return f->C_Login(h, CKU_USER, (CK_UTF8CHAR *)pin, strlen(pin));
+}
+
+static CK_ULONG find(CK_SESSION_HANDLE h, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *out, CK_ULONG max)
+{
+    CK_ATTRIBUTE t = { CKA_CLASS, &cls, sizeof(cls) };
+    CK_ULONG n = 0;
+    assert_int_equal(f->C_FindObjectsInit(h, &t, 1), CKR_OK);
+    assert_int_equal(f->C_FindObjects(h, out, max, &n), CKR_OK);
+    assert_int_equal(f->C_FindObjectsFinal(h), CKR_OK);
+    return n;
+}
+
+static CK_ULONG state_of(CK_SESSION_HANDLE h)
+{
+    CK_SESSION_INFO si;
+    assert_int_equal(f->C_GetSessionInfo(h, &si), CKR_OK);
+    return si.state;
+}
+
+static void test_login_shared(void **state)
+{
+    (void)state;
+    NEED_TOKEN();
+    CK_SESSION_HANDLE ro, rw = open_rw();
+    assert_int_equal(f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ro), CKR_OK);
+    assert_int_equal(f->C_OpenSession(slot, 0, NULL, NULL, &ro), CKR_SESSION_PARALLEL_NOT_SUPPORTED);
+    assert_int_equal(f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ro), CKR_OK);
+    assert_int_equal(state_of(ro), CKS_RO_PUBLIC_SESSION);
+    CK_OBJECT_HANDLE o[16];
+    assert_int_equal(find(ro, CKO_PRIVATE_KEY, o, 16), 0);     /* hidden before login */
+    assert_int_equal(f->C_Login(rw, CKU_SO, (CK_UTF8CHAR *)pin, strlen(pin)), CKR_USER_TYPE_INVALID);
+    assert_int_equal(f->C_Login(rw, CKU_USER, (CK_UTF8CHAR *)"12", 2), CKR_PIN_LEN_RANGE);
+    assert_int_equal(f->C_Login(rw, CKU_USER, NULL, 6), CKR_ARGUMENTS_BAD);
+    /* One wrong PIN: the count is low, then a good one clears it. */
+    char wrong[32];
+    snprintf(wrong, sizeof(wrong), "%s", pin);
+    wrong[0] = wrong[0] == '9' ? '8' : '9';
+    assert_int_equal(f->C_Login(rw, CKU_USER, (CK_UTF8CHAR *)wrong, strlen(wrong)), CKR_PIN_INCORRECT);
+    CK_TOKEN_INFO ti;
+    assert_int_equal(f->C_GetTokenInfo(slot, &ti), CKR_OK);
+    assert_true(ti.flags & CKF_USER_PIN_COUNT_LOW);
+    assert_int_equal(login(rw), CKR_OK);
+    assert_int_equal(f->C_GetTokenInfo(slot, &ti), CKR_OK);
+    assert_false(ti.flags & CKF_USER_PIN_COUNT_LOW);
+    assert_int_equal(login(ro), CKR_USER_ALREADY_LOGGED_IN);
+    assert_int_equal(state_of(ro), CKS_RO_USER_FUNCTIONS);     /* shared by sessions */
+    assert_int_equal(state_of(rw), CKS_RW_USER_FUNCTIONS);
+    assert_true(find(ro, CKO_PRIVATE_KEY, o, 16) >= 1);
+    assert_int_equal(f->C_Logout(ro), CKR_OK);
+    assert_int_equal(state_of(rw), CKS_RW_PUBLIC_SESSION);
+    assert_int_equal(f->C_Logout(rw), CKR_USER_NOT_LOGGED_IN);
+    assert_int_equal(f->C_CloseAllSessions(slot), CKR_OK);
+    assert_int_equal(f->C_GetSessionInfo(rw, NULL), CKR_SESSION_HANDLE_INVALID);
+}
+
+static void test_attributes(void **state)
+{
+    (void)state;
+    NEED_TOKEN();
+    CK_SESSION_HANDLE h = open_rw();
+    assert_int_equal(login(h), CKR_OK);
+    CK_OBJECT_HANDLE k[16], c[16];
+    assert_true(find(h, CKO_PRIVATE_KEY, k, 16) >= 1);
+    assert_true(find(h, CKO_CERTIFICATE, c, 16) >= 1);
+    /* Everything at once, as PyKCS11 asks: only these codes may come back. */
+    static const CK_ATTRIBUTE_TYPE all[] = {
+        CKA_CLASS, CKA_TOKEN, CKA_PRIVATE, CKA_LABEL, CKA_ID, CKA_KEY_TYPE, CKA_SUBJECT,
+        CKA_SENSITIVE, CKA_DECRYPT, CKA_SIGN, CKA_MODULUS, CKA_PUBLIC_EXPONENT,
+        CKA_PRIVATE_EXPONENT, CKA_PRIME_1, CKA_VALUE, CKA_EXTRACTABLE, CKA_NEVER_EXTRACTABLE,
+        CKA_ALWAYS_SENSITIVE, CKA_ALWAYS_AUTHENTICATE, CKA_EC_PARAMS, CKA_CERTIFICATE_TYPE,
+        CKA_ISSUER, CKA_SERIAL_NUMBER, CKA_START_DATE, CKA_END_DATE, CKA_TRUSTED, 0x7fff0003UL,
+    };
+    CK_ATTRIBUTE t[sizeof(all) / sizeof(all[0])];
+    const CK_ULONG n = sizeof(all) / sizeof(all[0]);
+    for (int pass = 0; pass < 2; pass++) {
+        CK_OBJECT_HANDLE o = pass ? c[0] : k[0];
+        for (CK_ULONG i = 0; i < n; i++)
+            t[i] = (CK_ATTRIBUTE){ all[i], NULL, 0 };
+        CK_RV rv = f->C_GetAttributeValue(h, o, t, n);
+        assert_true(rv == CKR_ATTRIBUTE_SENSITIVE || rv == CKR_ATTRIBUTE_TYPE_INVALID);
+        for (CK_ULONG i = 0; i < n; i++)
+            if (t[i].ulValueLen != CK_UNAVAILABLE_INFORMATION)
+                t[i].pValue = malloc(t[i].ulValueLen + 1);
+        rv = f->C_GetAttributeValue(h, o, t, n);
+        assert_true(rv == CKR_ATTRIBUTE_SENSITIVE || rv == CKR_ATTRIBUTE_TYPE_INVALID);
+        CK_BBOOL *b;
+        if (!pass) {
+            assert_int_equal(t[12].ulValueLen, CK_UNAVAILABLE_INFORMATION);    /* private exponent */
+            b = t[7].pValue;
+            assert_int_equal(*b, CK_TRUE);                                  /* sensitive */
+            b = t[15].pValue;
+            assert_int_equal(*b, CK_FALSE);                                 /* extractable */
+            b = t[18].pValue;
+            assert_int_equal(*b, CK_FALSE);                                 /* always authenticate */
+        } else {
+            assert_true(t[14].ulValueLen > 100);                            /* DER certificate */
+            b = t[25].pValue;
+            assert_int_equal(*b, CK_FALSE);                                 /* trusted */
+        }
+        assert_int_equal(t[n - 1].ulValueLen, CK_UNAVAILABLE_INFORMATION);
+        for (CK_ULONG i = 0; i < n; i++)
+            free(t[i].pValue);
+    }
+    /* A too-small buffer, and a bogus handle. */
+    CK_BYTE one;
+    CK_ATTRIBUTE small = { CKA_VALUE, &one, 1 };
+    assert_int_equal(f->C_GetAttributeValue(h, c[0], &small, 1), CKR_BUFFER_TOO_SMALL);
+    assert_int_equal(small.ulValueLen, CK_UNAVAILABLE_INFORMATION);
+    assert_int_equal(f->C_GetAttributeValue(h, 0xdead, &small, 1), CKR_OBJECT_HANDLE_INVALID);
+    /* Handles are stable while the card is unchanged. */
+    CK_OBJECT_HANDLE c2[16];
+    CK_ULONG nc = find(h, CKO_CERTIFICATE, c2, 16);
+    assert_true(nc >= 1);
+    assert_int_equal(c2[0], c[0]);
+    f->C_CloseSession(h);
+}
+
+static void test_sign_lengths(void **state)
+{
+    (void)state;
+    NEED_TOKEN();
+    CK_SESSION_HANDLE h = open_rw();
+    CK_OBJECT_HANDLE k[16], pub[16];
+    CK_MECHANISM m = { CKM_SHA1_RSA_PKCS, NULL, 0 };
+    CK_BYTE data[300], sig[512], sig2[512];
+    memset(data, 0x5a, sizeof(data));
+    assert_int_equal(login(h), CKR_OK);
+    CK_ULONG nk = find(h, CKO_PRIVATE_KEY, k, 16);
+    assert_true(nk >= 1 && find(h, CKO_PUBLIC_KEY, pub, 16) >= 1);
+    CK_KEY_TYPE kt;
+    CK_ATTRIBUTE ka = { CKA_KEY_TYPE, &kt, sizeof(kt) };
+    assert_int_equal(f->C_GetAttributeValue(h, k[0], &ka, 1), CKR_OK);
+    if (kt != CKK_RSA)
+        skip();
+    assert_int_equal(f->C_Sign(h, data, sizeof(data), sig, NULL), CKR_OPERATION_NOT_INITIALIZED);
+    assert_int_equal(f->C_SignInit(h, &m, pub[0]), CKR_KEY_HANDLE_INVALID);
+    assert_int_equal(f->C_SignInit(h, &m, k[0]), CKR_OK);
+    assert_int_equal(f->C_SignInit(h, &m, k[0]), CKR_OPERATION_ACTIVE);
+    CK_ULONG len = 0;
+    assert_int_equal(f->C_Sign(h, data, sizeof(data), NULL, &len), CKR_OK);
+    assert_true(len == 128 || len == 256);
+    CK_ULONG full = len;
+    len = 10;
+    assert_int_equal(f->C_Sign(h, data, sizeof(data), sig, &len), CKR_BUFFER_TOO_SMALL);
+    assert_int_equal(len, full);
+    assert_int_equal(f->C_Sign(h, data, sizeof(data), sig, &len), CKR_OK);   /* still active */
+    assert_int_equal(len, full);
+    assert_int_equal(f->C_Sign(h, data, sizeof(data), sig, &len), CKR_OPERATION_NOT_INITIALIZED);
+    /* Multi-part gives the same PKCS#1 v1.5 signature. */
+    assert_int_equal(f->C_SignInit(h, &m, k[0]), CKR_OK);
+    assert_int_equal(f->C_SignUpdate(h, data, 100), CKR_OK);
+    assert_int_equal(f->C_SignUpdate(h, data + 100, 200), CKR_OK);
+    CK_ULONG len2 = sizeof(sig2);
+    assert_int_equal(f->C_SignFinal(h, sig2, &len2), CKR_OK);
+    assert_int_equal(len2, full);
+    assert_memory_equal(sig, sig2, full);
+    /* Verification in software, with the public key. */
+    assert_int_equal(f->C_VerifyInit(h, &m, pub[0]), CKR_OK);
+    assert_int_equal(f->C_Verify(h, data, sizeof(data), sig, full), CKR_OK);
+    sig[7] ^= 1;
+    assert_int_equal(f->C_VerifyInit(h, &m, pub[0]), CKR_OK);
+    assert_int_equal(f->C_Verify(h, data, sizeof(data), sig, full), CKR_SIGNATURE_INVALID);
+    assert_int_equal(f->C_VerifyInit(h, &m, pub[0]), CKR_OK);
+    assert_int_equal(f->C_Verify(h, data, sizeof(data), sig, full - 1), CKR_SIGNATURE_LEN_RANGE);
+    /* A mechanism the card does not have, bad PSS parameters. */
+    CK_MECHANISM md5 = { CKM_MD5_RSA_PKCS, NULL, 0 };
+    assert_int_equal(f->C_SignInit(h, &md5, k[0]), CKR_MECHANISM_INVALID);
+    CK_RSA_PKCS_PSS_PARAMS pp = { CKM_SHA256, CKG_MGF1_SHA1, 32 };
+    CK_MECHANISM pss = { CKM_RSA_PKCS_PSS, &pp, sizeof(pp) };
+    CK_RV rv = f->C_SignInit(h, &pss, k[0]);
+    assert_true(rv == CKR_MECHANISM_INVALID || rv == CKR_MECHANISM_PARAM_INVALID);
+    f->C_CloseSession(h);
+}
+
+/* Another process makes a key and writes its certificate: this process
+ * sees the certificate at its next call, still logged in. */
+static void test_other_process(void **state)
+{
+    (void)state;
+    NEED_TOKEN();
+    const char *vc = getenv("CARDRENEW_TEST_WRITER");
+    if (!vc)
+        skip();
+    CK_SESSION_HANDLE h = open_rw();
+    assert_int_equal(login(h), CKR_OK);
+    CK_OBJECT_HANDLE c[32];
+    CK_ULONG before = find(h, CKO_CERTIFICATE, c, 32);
+    assert_int_equal(system(vc), 0);
+    CK_ULONG after = find(h, CKO_CERTIFICATE, c, 32);
+    assert_int_equal(after, before + 1);
+    assert_int_equal(state_of(h), CKS_RW_USER_FUNCTIONS);
+    CK_OBJECT_HANDLE k[32];
+    assert_true(find(h, CKO_PRIVATE_KEY, k, 32) >= 2);
+    f->C_CloseSession(h);
+}
+
+static void ctl(const char *cmd)
+{
+    char buf[1024];
+    snprintf(buf, sizeof(buf), "\"$VCARD\" ctl --control \"$VCARD_CONTROL\" %s >/dev/null", cmd);
+    assert_int_equal(system(buf), 0);
+}
+
+static void test_pulled_and_back(void **state)
+{
+    (void)state;
+    NEED_TOKEN();
+    if (!getenv("VCARD") || !getenv("VCARD_CONTROL"))
+        skip();
+    CK_SESSION_HANDLE h = open_rw();
+    assert_int_equal(login(h), CKR_OK);
+    CK_SLOT_ID ev;
+    assert_int_equal(f->C_WaitForSlotEvent(CKF_DONT_BLOCK, &ev, NULL), CKR_NO_EVENT);
+    ctl("vanish 0");
+    /* The next call that reaches the card finds it gone. */
+    CK_OBJECT_HANDLE o[16];
+    CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+    CK_ATTRIBUTE t = { CKA_CLASS, &cls, sizeof(cls) };
+    CK_RV rv = CKR_OK;
+    for (int i = 0; i < 50 && rv != CKR_DEVICE_REMOVED && rv != CKR_SESSION_HANDLE_INVALID; i++) {
+        rv = f->C_FindObjectsInit(h, &t, 1);
+        if (rv == CKR_OK) {
+            CK_ULONG n;
+            f->C_FindObjects(h, o, 16, &n);
+            f->C_FindObjectsFinal(h);
+        }
+        if (rv != CKR_DEVICE_REMOVED)
+            msleep(100);
+    }
+    assert_int_equal(rv, CKR_DEVICE_REMOVED);
+    CK_SESSION_INFO si;
+    assert_int_equal(f->C_GetSessionInfo(h, &si), CKR_SESSION_HANDLE_INVALID);
+    CK_SLOT_INFO sl;
+    int absent = 0;
+    for (int i = 0; i < 50 && !absent; i++) {
+        assert_int_equal(f->C_GetSlotInfo(slot, &sl), CKR_OK);
+        absent = !(sl.flags & CKF_TOKEN_PRESENT);
+        if (!absent)
+            msleep(100);
+    }
+    assert_true(absent);
+    rv = CKR_NO_EVENT;
+    for (int i = 0; i < 50 && rv == CKR_NO_EVENT; i++) {
+        rv = f->C_WaitForSlotEvent(CKF_DONT_BLOCK, &ev, NULL);
+        if (rv == CKR_NO_EVENT)
+            msleep(100);
+    }
+    assert_int_equal(rv, CKR_OK);
+    assert_int_equal(ev, slot);
+    ctl("back");
+    int present = 0;
+    for (int i = 0; i < 50 && !present; i++) {
+        assert_int_equal(f->C_GetSlotInfo(slot, &sl), CKR_OK);
+        present = (sl.flags & CKF_TOKEN_PRESENT) != 0;
+        if (!present)
+            msleep(100);
+    }
+    assert_true(present);
+    h = open_rw();
+    assert_int_equal(state_of(h), CKS_RW_PUBLIC_SESSION);      /* the login went with the card */
+    assert_int_equal(login(h), CKR_OK);
+    assert_true(find(h, CKO_PRIVATE_KEY, o, 16) >= 1);
+    f->C_CloseSession(h);
+}
+
+static void *waiter(void *arg)
+{
+    CK_SLOT_ID s;
+    *(CK_RV *)arg = f->C_WaitForSlotEvent(0, &s, NULL);
+    return NULL;
+}
+
+static void test_wait_woken_by_finalize(void **state)
+{
+    (void)state;
+    NEED_TOKEN();
+    CK_RV got = 0xffff;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, waiter, &got), 0);
+    msleep(300);
+    assert_int_equal(got, 0xffff);              /* still blocked */
+    assert_int_equal(f->C_Finalize(NULL), CKR_OK);
+    pthread_join(t, NULL);
+    assert_int_equal(got, CKR_CRYPTOKI_NOT_INITIALIZED);
+    init(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_login_shared, init, fini),
+        cmocka_unit_test_setup_teardown(test_attributes, init, fini),
+        cmocka_unit_test_setup_teardown(test_sign_lengths, init, fini),
+        cmocka_unit_test_setup_teardown(test_other_process, init, fini),
+        cmocka_unit_test_setup_teardown(test_pulled_and_back, init, fini),
+        cmocka_unit_test_setup_teardown(test_wait_woken_by_finalize, init, fini),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
