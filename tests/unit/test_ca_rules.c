@@ -245,6 +245,19 @@ static void test_cmp_kur_revoked(void **state)
     ERR_clear_error();
 }
 
+static void test_cmp_kur_same_key(void **state)
+{
+    struct fx *f = *state;
+    OSSL_CMP_CTX *ctx = kur_client(f, f->a, f->ka);
+
+    EVP_PKEY_up_ref(f->ka);
+    OSSL_CMP_CTX_set0_newPkey(ctx, 1, f->ka);
+    assert_null(OSSL_CMP_exec_KUR_ses(ctx));
+    status_has(ctx, "carries the old key");
+    OSSL_CMP_CTX_free(ctx);
+    ERR_clear_error();
+}
+
 static void test_cmp_refuse_mode(void **state)
 {
     struct fx *f = *state;
@@ -385,7 +398,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_kur_check), T(test_rr_check), T(test_cmp_kur),
         T(test_cmp_kur_other_oldcert), T(test_cmp_kur_revoked),
-        T(test_cmp_refuse_mode), T(test_cmp_ir_secret_once),
+        T(test_cmp_kur_same_key), T(test_cmp_refuse_mode), T(test_cmp_ir_secret_once),
         T(test_cmp_ir_needs_mac), T(test_msg_info), T(test_template_pubkey),
         T(test_handle_garbage),
     };
