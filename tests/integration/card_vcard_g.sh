@@ -2,7 +2,8 @@
 # The card layer's driver for profile G against the virtual card through a
 # real pcscd: open, read objects, a wrong PIN then the right one, sign and
 # verify with OpenSSL, generate a key, write and read back its certificate,
-# retire the old credential (build/tests/test_card_live does the work).
+# retire the old credential; then a reset by another PC/SC client, reported
+# once (build/tests/test_card_live does the work).
 set -u
 P=G
 BUILD=${BUILD:-build}

@@ -20,6 +20,8 @@
 
 #include "card/card.h"
 
+#include <PCSC/winscard.h>
+
 static EVP_PKEY *pub_of(const struct card_container *k)
 {
     OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
@@ -292,10 +294,60 @@ static void test_live(void **state)
     card_ctx_free(ctx);
 }
 
+/* Another process resets the card: the next card_begin reconnects, says
+ * CARD_E_REMOVED once, and the login is gone as on the card. */
+static void test_live_reset(void **state)
+{
+    (void)state;
+    const char *pin = getenv("CARDRENEW_TEST_PIN");
+    if (!pin)
+        skip();
+    struct card_ctx *ctx;
+    assert_int_equal(card_ctx_new(card_pcsc_default(), &ctx), CARD_OK);
+    char *names;
+    size_t len;
+    assert_int_equal(card_ctx_readers(ctx, &names, &len), CARD_OK);
+    struct card *c;
+    assert_int_equal(card_open(ctx, names, &c), CARD_OK);
+    char serial[33];
+    strcpy(serial, card_get_info(c)->serial);
+    assert_int_equal(card_begin(c), CARD_OK);
+    assert_int_equal(card_pin_verify(c, pin, strlen(pin)), CARD_OK);
+    card_end(c);
+
+    SCARDCONTEXT hc;
+    SCARDHANDLE h;
+    DWORD proto;
+    assert_int_equal(SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &hc), SCARD_S_SUCCESS);
+    assert_int_equal(SCardConnect(hc, names, SCARD_SHARE_SHARED,
+                                  SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &h, &proto),
+                     SCARD_S_SUCCESS);
+    assert_int_equal(SCardBeginTransaction(h), SCARD_S_SUCCESS);
+    assert_int_equal(SCardEndTransaction(h, SCARD_RESET_CARD), SCARD_S_SUCCESS);
+
+    assert_int_equal(card_begin(c), CARD_E_REMOVED);
+    assert_int_equal(card_begin(c), CARD_OK);
+    assert_string_equal(card_get_info(c)->serial, serial);
+    int tries = 0;
+    assert_int_equal(card_pin_status(c, &tries), CARD_OK);
+    assert_int_equal(tries, 3);     /* not verified any more */
+    assert_int_equal(card_pin_verify(c, pin, strlen(pin)), CARD_OK);
+    card_end(c);
+    assert_int_equal(card_begin(c), CARD_OK);
+    card_end(c);
+
+    SCardDisconnect(h, SCARD_LEAVE_CARD);
+    SCardReleaseContext(hc);
+    card_close(c);
+    free(names);
+    card_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_live),
+        cmocka_unit_test(test_live_reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
