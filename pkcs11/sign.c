@@ -303,7 +303,9 @@ static CK_RV verify_run(struct p11_session *ss, const CK_BYTE *data, CK_ULONG le
         if (sigmd) {
             /* in holds a DigestInfo; give OpenSSL the bare hash. */
             size_t hl = (size_t)EVP_MD_get_size(sigmd);
-            memmove(in, in + inlen - hl, hl);
+            uint8_t h[EVP_MAX_MD_SIZE];
+            memcpy(h, in + inlen - hl, hl);
+            memcpy(in, h, hl);
             inlen = hl;
             if (EVP_PKEY_CTX_set_signature_md(pc, sigmd) <= 0)
                 goto out;

@@ -5,6 +5,7 @@
 # at the next call without restart or log-out, the card pulled and put
 # back mid-session (sessions closed, then a fresh login works), and
 # C_WaitForSlotEvent woken by C_Finalize. Both profiles.
+# PKCS11_TEST_WRAP runs the test under a wrapper, e.g. valgrind.
 set -u
 BUILD=${BUILD:-build}
 export BUILD
@@ -60,5 +61,5 @@ pkcs11-tool --module "$M" --login --pin "\$CARDRENEW_PIN" --write-object "$T/new
     --type cert --id "\$id" >"$T/w" 2>&1
 WRITER
 CARDRENEW_TEST_TOKEN=1 CARDRENEW_MODULE=$M VCARD=$BUILD/vcard \
-    CARDRENEW_TEST_WRITER="sh $T/writer.sh" "$BUILD/tests/test_pkcs11_token" 2>&1 | tee "$T/out"
+    CARDRENEW_TEST_WRITER="sh $T/writer.sh" ${PKCS11_TEST_WRAP:-} "$BUILD/tests/test_pkcs11_token" 2>&1 | tee "$T/out"
 grep -q "PASSED.*6 test" "$T/out" || { echo "FAIL: test_pkcs11_token"; exit 1; }
