@@ -35,6 +35,16 @@ openssl x509 -req -in "$tmp/req.csr" -force_pubkey "$tmp/pub.pem" \
     fail "vcard install-cert"
 "$V" info --image "$tmp/g.img" | grep -q "cert=Alice Example" ||
     fail "vcard info does not show the certificate"
+# A second card with an RSA 1024 key, for decipher: a 2048-bit cryptogram
+# does not fit the short APDUs of G.
+VCARD_PIN=12345678 "$V" new --profile G --image "$tmp/g2.img" || fail "vcard new 2"
+"$V" keygen --image "$tmp/g2.img" --type rsa1024 --pubout "$tmp/pub2.pem" ||
+    fail "vcard keygen 2"
+openssl x509 -req -in "$tmp/req.csr" -force_pubkey "$tmp/pub2.pem" \
+    -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" -CAcreateserial -days 730 \
+    -out "$tmp/cert2.pem" 2>/dev/null || fail "certificate 2"
+"$V" install-cert --image "$tmp/g2.img" --cert "$tmp/cert2.pem" ||
+    fail "vcard install-cert 2"
 
 cat >"$tmp/opensc.conf" <<'CONF'
 app default {
@@ -46,7 +56,8 @@ app default {
 }
 CONF
 
-VCARD_TRACE=1 tests/vcard/stack start "$tmp/stack" "$tmp/g.img" || fail "stack start"
+VCARD_TRACE=1 tests/vcard/stack start "$tmp/stack" "$tmp/g.img" "$tmp/g2.img" ||
+    fail "stack start"
 . "$tmp/stack/env"
 export OPENSC_CONF=$tmp/opensc.conf
 
@@ -80,6 +91,16 @@ grep -q '12 34 56 78 FF' "$tmp/stack/trace0" && fail "PIN in the trace"
 grep -q '00 20 00 01 08 \[8 bytes masked\]' "$tmp/stack/trace0" ||
     fail "no masked VERIFY in the trace"
 echo "signature verified"
+
+printf 'a session key\n' >"$tmp/plain"
+openssl pkeyutl -encrypt -pubin -inkey "$tmp/pub2.pem" -in "$tmp/plain" \
+    -out "$tmp/crypt" -pkeyopt rsa_padding_mode:pkcs1 || fail "encrypt"
+TEST_PIN=12345678 pkcs11-tool --module "$MOD" --slot-index 1 --login \
+    --pin env:TEST_PIN --decrypt --mechanism RSA-PKCS -i "$tmp/crypt" \
+    -o "$tmp/dec" >"$tmp/dec.log" 2>&1 || fail "pkcs11-tool --decrypt: $(cat "$tmp/dec.log")"
+cmp -s "$tmp/plain" "$tmp/dec" || fail "decipher gave something else"
+grep -q '80 2A 80 84 80' "$tmp/stack/trace1" || fail "no decipher APDU in the trace"
+echo "decipher ok (second card, RSA 1024)"
 tests/vcard/stack stop "$tmp/stack"
 "$V" info --image "$tmp/g.img" | grep -q 'pin_tries 3' || fail "PIN tries"
 echo "PASS"
