@@ -3,7 +3,7 @@
 # personalised virtual card (tests/sandbox): slots, token, mechanisms,
 # objects with and without login, pkcs11-tool --test, a signature with
 # every advertised mechanism verified by openssl, on-card key generation
-# and a certificate written for it, and pkcs11-tool --moz-cert.
+# and a certificate written for it, NSS's view, and pkcs11-tool --moz-cert.
 # Profile: PKCS11_PROFILE (G by default; pkcs11_tool_o.sh runs O).
 # The PIN comes from the sandbox (CARDRENEW_PIN) and is never printed.
 set -u
@@ -158,6 +158,21 @@ p11tool --provider "$M" --list-all >"$T/p11tool" 2>&1 || fail "p11tool: $(cat "$
 grep -q "Type: X.509 Certificate" "$T/p11tool" || fail "p11tool sees no certificate: $(cat "$T/p11tool")"
 grep -q "manufacturer=cardrenew" "$T/p11tool" || fail "p11tool URL"
 ok "p11tool --list-all: $(grep -c 'Type: X.509 Certificate' "$T/p11tool") certificates"
+
+# NSS (which asks for the PKCS#11 3.0 interface first) lists the
+# certificates with their keys: "u,u,u" marks a certificate with its key.
+if command -v certutil >/dev/null && command -v modutil >/dev/null; then
+    mkdir -p "$T/nss"
+    (umask 077; printf '%s\n' "$CARDRENEW_PIN" >"$T/nss/pin")
+    certutil -N -d "sql:$T/nss" --empty-password || fail "NSS database"
+    modutil -dbdir "sql:$T/nss" -add cardrenew -libfile "$M" -force >"$T/nss/add" 2>&1 ||
+        fail "modutil: $(cat "$T/nss/add")"
+    certutil -L -h all -d "sql:$T/nss" -f "$T/nss/pin" </dev/null >"$T/nss/L" 2>&1
+    [ "$(grep -c 'u,u,u' "$T/nss/L")" -ge 2 ] || fail "NSS sees no user certificates: $(cat "$T/nss/L")"
+    certutil -K -h all -d "sql:$T/nss" -f "$T/nss/pin" </dev/null >"$T/nss/K" 2>&1
+    grep -q "$ID" "$T/nss/K" || fail "NSS sees no private key $ID: $(cat "$T/nss/K")"
+    ok "NSS: $(grep -c 'u,u,u' "$T/nss/L") user certificates with their keys"
+fi
 
 # Mozilla's flow as pkcs11-tool plays it: the key pair is made on the card;
 # it then renames the key to an arbitrary CKA_ID and writes a certificate
