@@ -425,6 +425,17 @@ static void test_decipher(void **state)
     assert_int_equal(r.sw, 0x9000);
     assert_int_equal(r.n, 6);
     assert_memory_equal(r.d, "secret", 6);
+    apdu[133] = 0x80;                                /* Le is a bound */
+    r = raw(st, apdu, sizeof apdu);
+    assert_int_equal(r.sw, 0x9000);
+    assert_int_equal(r.n, 6);
+    apdu[133] = 0x04;                                /* too short */
+    assert_int_equal(raw(st, apdu, sizeof apdu).sw, 0x6C06);
+    r = raw(st, apdu, sizeof apdu - 1);              /* no Le: 61 06 */
+    assert_int_equal(r.sw, 0x6106);
+    r = x(st, "00C0000006");
+    assert_memory_equal(r.d, "secret", 6);
+    apdu[133] = 0;
     apdu[4] = 0x7F;                                  /* wrong length */
     assert_int_equal(raw(st, apdu, 5 + 0x7F).sw, 0x6700);
     apdu[4] = 0x80;

@@ -65,10 +65,12 @@ static int parse(const uint8_t *a, size_t len, struct apdu *o)
     return -1;
 }
 
-/* Data of a fixed length: Le absent -> 61 xx (fetched by GET RESPONSE);
- * Le 00 or exact -> the data; any other Le -> 6C xx. */
-static size_t answer(struct g_state *s, const struct apdu *c, uint8_t *resp,
-                     const uint8_t *data, size_t n)
+/* Le absent -> 61 xx (fetched by GET RESPONSE); Le 00 or exact -> the
+ * data; a shorter Le -> 6C xx, and so does a longer one for an answer of
+ * fixed length. Deciphered data vary in length: a longer Le is a bound. */
+static size_t answer_le(struct g_state *s, const struct apdu *c,
+                        uint8_t *resp, const uint8_t *data, size_t n,
+                        bool fixed)
 {
     if (n == 0)
         return sw(resp, 0x9000);
@@ -78,10 +80,16 @@ static size_t answer(struct g_state *s, const struct apdu *c, uint8_t *resp,
         s->pend_off = 0;
         return sw(resp, 0x6100 | (n & 0xFF));
     }
-    if (c->le != 256 && c->le != n)
+    if (c->le != 256 && (c->le < n || (fixed && c->le != n)))
         return sw(resp, 0x6C00 | (n & 0xFF));
     memcpy(resp, data, n);
     return sw_at(resp, n, 0x9000);
+}
+
+static size_t answer(struct g_state *s, const struct apdu *c, uint8_t *resp,
+                     const uint8_t *data, size_t n)
+{
+    return answer_le(s, c, resp, data, n, true);
 }
 
 static bool ref_ok(uint8_t ref)
@@ -371,7 +379,7 @@ static size_t rsa_op(struct g_state *s, const struct apdu *c, uint8_t *r,
     EVP_PKEY_CTX_free(ctx);
     if (ok != 1)
         return sw(r, sign ? 0x6F00 : 0x6A80);
-    rl = answer(s, c, r, out, outlen);
+    rl = answer_le(s, c, r, out, outlen, sign);
     OPENSSL_cleanse(out, sizeof out);
     return rl;
 }
