@@ -230,8 +230,14 @@ static void accept_one(struct server *sv, int lfd)
     struct conn *c;
     int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
-    if (fd < 0)
+    if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
+            struct timespec ts = { 0, 50000000L };  /* do not spin */
+
+            nanosleep(&ts, NULL);
+        }
         return;
+    }
     pthread_mutex_lock(&sv->mu);
     if (sv->active >= CONN_MAX) {
         pthread_mutex_unlock(&sv->mu);
