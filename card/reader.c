@@ -115,6 +115,9 @@ int card_ctx_wait(struct card_ctx *ctx, long timeout_ms, char *reader,
         free(names);
         return CARD_E_HOST_MEMORY;
     }
+    /* Every reader's record first: adding one may move the others. */
+    for (const char *p = names; *p; p += strlen(p) + 1)
+        rstate(ctx, p);
     size_t i = 0;
     for (const char *p = names; *p; p += strlen(p) + 1) {
         struct card_rstate *rs = rstate(ctx, p);

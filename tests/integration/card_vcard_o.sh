@@ -2,8 +2,8 @@
 # The card layer's driver for profile O against the virtual card through a
 # real pcscd: open, read objects, a wrong PIN then the right one, sign and
 # verify with OpenSSL, generate a key, write and read back its certificate,
-# retire the old credential; then a reset by another PC/SC client, reported
-# once (build/tests/test_card_live does the work).
+# retire the old credential; then a reset by another PC/SC client and a
+# removal and reinsertion, each reported once (build/tests/test_card_live does the work).
 set -u
 P=O
 BUILD=${BUILD:-build}
@@ -42,7 +42,7 @@ openssl x509 -req -in "$tmp/r.csr" -force_pubkey "$tmp/pub.pem" \
 tests/vcard/stack start "$tmp/stack" "$tmp/c.img" || fail "stack start"
 . "$tmp/stack/env"
 CARDRENEW_APDU_TRACE=$tmp/apdu.log CARDRENEW_TEST_PIN=12345678 \
-    CARDRENEW_TEST_PROFILE=$P "$T" || fail "test_card_live on profile $P"
+    CARDRENEW_TEST_PROFILE=$P CARDRENEW_TEST_VCARD=$V "$T" || fail "test_card_live on profile $P"
 # The trace shows the conversation but never the PIN.
 grep -q '^> ' "$tmp/apdu.log" || fail "no APDU trace"
 grep -qi '31 32 33 34 35 36 37 38\|12 34 56 78 FF' "$tmp/apdu.log" &&

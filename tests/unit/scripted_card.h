@@ -182,7 +182,7 @@ static inline LONG sc_release(SCARDCONTEXT ctx) { (void)ctx; return SCARD_S_SUCC
 static inline LONG sc_list_readers(SCARDCONTEXT ctx, LPCSTR groups, LPSTR readers, LPDWORD len)
 {
     (void)ctx; (void)groups;
-    static const char names[] = "Scripted Reader 0\0";
+    static const char names[] = "Scripted Reader 0\0Scripted Reader 1\0";
     if (readers) {
         if (*len < sizeof(names))
             return SCARD_E_INSUFFICIENT_BUFFER;

@@ -53,7 +53,9 @@ static void test_readers_and_wait(void **state)
     size_t len;
     assert_int_equal(card_ctx_readers(ctx, &names, &len), CARD_OK);
     assert_string_equal(names, "Scripted Reader 0");
-    assert_int_equal(names[strlen(names) + 1], 0);
+    const char *second = names + strlen(names) + 1;
+    assert_string_equal(second, "Scripted Reader 1");
+    assert_int_equal(second[strlen(second) + 1], 0);
     free(names);
     char reader[64];
     /* Nothing changes before the timeout. */

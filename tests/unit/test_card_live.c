@@ -343,11 +343,60 @@ static void test_live_reset(void **state)
     card_ctx_free(ctx);
 }
 
+static void vcard_ctl(const char *what)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "\"%s\" ctl --control \"%s\" %s >/dev/null",
+             getenv("CARDRENEW_TEST_VCARD"), getenv("VCARD_CONTROL"), what);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* The card is pulled and put back: the reader event is seen, card_begin
+ * says the card is gone, then reports the new insertion once. */
+static void test_live_removal(void **state)
+{
+    (void)state;
+    if (!getenv("CARDRENEW_TEST_PIN") || !getenv("CARDRENEW_TEST_VCARD") ||
+        !getenv("VCARD_CONTROL"))
+        skip();
+    struct card_ctx *ctx;
+    assert_int_equal(card_ctx_new(card_pcsc_default(), &ctx), CARD_OK);
+    char *names;
+    size_t len;
+    assert_int_equal(card_ctx_readers(ctx, &names, &len), CARD_OK);
+    struct card *c;
+    assert_int_equal(card_open(ctx, names, &c), CARD_OK);
+    char reader[256];
+    /* Learn the current states; nothing changes within 50 ms. */
+    assert_int_equal(card_ctx_wait(ctx, 50, reader, sizeof(reader)), CARD_E_NO_CARD);
+
+    vcard_ctl("vanish now");
+    assert_int_equal(card_ctx_wait(ctx, 5000, reader, sizeof(reader)), CARD_OK);
+    assert_string_equal(reader, names);
+    int rv = card_begin(c);
+    assert_true(rv == CARD_E_NO_CARD || rv == CARD_E_REMOVED);
+    assert_int_equal(card_begin(c), CARD_E_NO_CARD);
+
+    vcard_ctl("back");
+    assert_int_equal(card_ctx_wait(ctx, 5000, reader, sizeof(reader)), CARD_OK);
+    assert_string_equal(reader, names);
+    assert_true(card_ctx_present(ctx, names));
+    assert_int_equal(card_begin(c), CARD_E_REMOVED);
+    assert_int_equal(card_begin(c), CARD_OK);
+    int tries;
+    assert_int_equal(card_pin_status(c, &tries), CARD_OK);
+    card_end(c);
+    card_close(c);
+    free(names);
+    card_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_live),
         cmocka_unit_test(test_live_reset),
+        cmocka_unit_test(test_live_removal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
