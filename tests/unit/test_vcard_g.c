@@ -266,6 +266,8 @@ static void test_change_pin(void **state)
                      0x6A80);                        /* digit after padding */
     assert_int_equal(x(st, "0024000110" "123456FFFFFFFFFF" "12345FFFFFFFFFFF").sw,
                      0x6A80);                        /* 5 digits */
+    assert_int_equal(x(st, "0024000110" "123456FFFFFFFFFF" "12A456FFFFFFFFFF").sw,
+                     0x6A80);                        /* not a digit */
     assert_int_equal(x(st, "0024000108123456FFFFFFFFFF").sw, 0x6700);
     assert_int_equal(x(st, "0024000210" "123456FFFFFFFFFF" "11223344FFFFFFFF").sw,
                      0x6A86);
@@ -275,6 +277,11 @@ static void test_change_pin(void **state)
     P->reset(st);
     assert_int_equal(x(st, PIN_OK).sw, 0x63C2);
     assert_int_equal(x(st, "002000010811223344FFFFFFFF").sw, 0x9000);
+    /* 16 digits, no padding at all */
+    assert_int_equal(x(st, "0024000110" "11223344FFFFFFFF" "1234567890123456").sw,
+                     0x9000);
+    P->reset(st);
+    assert_int_equal(x(st, "00200001081234567890123456").sw, 0x9000);
 }
 
 static void test_keygen_and_read_public(void **state)

@@ -293,34 +293,38 @@ static size_t cmd_verify(struct g_state *s, const struct apdu *c,
     return pin_check(s, c->data, o);
 }
 
+/* A PIN block as the card stores it: 6 to 16 BCD digits, then F nibbles. */
+static bool pin_block_ok(const uint8_t *b)
+{
+    size_t digits = 0;
+    bool pad = false;
+
+    for (size_t i = 0; i < 2 * G_PIN_BLOCK; i++) {
+        unsigned nib = i % 2 ? b[i / 2] & 0x0F : b[i / 2] >> 4;
+
+        if (nib == 0xF)
+            pad = true;
+        else if (nib > 9 || pad)
+            return false;
+        else
+            digits++;
+    }
+    return digits >= 6;
+}
+
 static size_t cmd_change(struct g_state *s, const struct apdu *c,
                          struct out *o)
 {
-    char digits[17];
-    size_t nd = 0;
     size_t rl;
 
     if (c->p1 != 0x00 || c->p2 != 0x01)
         return sw(o->resp, 0x6A86);
-    *o->pin_data = c->lc > 0;
     if (c->lc != 2 * G_PIN_BLOCK || c->has_le)
         return sw(o->resp, 0x6700);
     if (s->tries == 0)
         return sw(o->resp, 0x6983);
-    /* The new block must be a well-formed PIN: 6..16 digits, F padding. */
-    for (size_t i = 0; i < 2 * G_PIN_BLOCK; i++) {
-        unsigned nib = i % 2 ? c->data[G_PIN_BLOCK + i / 2] & 0x0F
-                             : c->data[G_PIN_BLOCK + i / 2] >> 4;
-        if (nib <= 9 && nd == i)
-            digits[nd++] = (char)('0' + nib);
-        else if (nib != 0xF)
-            nd = 99;
-    }
-    if (nd < 6 || nd > 16) {
-        OPENSSL_cleanse(digits, sizeof digits);
+    if (!pin_block_ok(c->data + G_PIN_BLOCK))
         return sw(o->resp, 0x6A80);
-    }
-    OPENSSL_cleanse(digits, sizeof digits);
     rl = pin_check(s, c->data, o);
     if (o->resp[0] == 0x90) {
         memcpy(s->pin, c->data + G_PIN_BLOCK, G_PIN_BLOCK);
