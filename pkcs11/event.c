@@ -9,6 +9,7 @@
 #include "pkcs11/p11.h"
 
 static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t wait_lock = PTHREAD_MUTEX_INITIALIZER;  /* one waiter in PC/SC */
 static pthread_cond_t ev_cond = PTHREAD_COND_INITIALIZER;
 static struct card_ctx *ev_ctx;
 static unsigned waiters;
@@ -34,6 +35,19 @@ void p11_event_cancel(void)
     ev_ctx = NULL;
     cancelled = false;
     pthread_mutex_unlock(&ev_lock);
+}
+
+/* In a forked child: the parent's context and locks are not ours. */
+void p11_event_forget(void)
+{
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+    ev_lock = m;
+    wait_lock = m;
+    ev_cond = c;
+    ev_ctx = NULL;
+    waiters = 0;
+    cancelled = false;
 }
 
 static CK_RV map_reader(const char *reader, CK_SLOT_ID *slot)
@@ -74,25 +88,36 @@ CK_RV p11_wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID *slot, void *reserved)
     pthread_mutex_unlock(&ev_lock);
 
     char reader[128];
-    int crv;
-    for (;;) {
+    int crv = CARD_E_ARGS;
+    pthread_mutex_lock(&wait_lock);
+    pthread_mutex_lock(&ev_lock);
+    bool was_cancelled = cancelled;
+    pthread_mutex_unlock(&ev_lock);
+    while (!was_cancelled) {
         reader[0] = '\0';
         crv = card_ctx_wait(ctx, (flags & CKF_DONT_BLOCK) ? 0 : -1, reader, sizeof(reader));
         /* A reader coming or going is no slot event of its own. */
         if (crv != CARD_OK || reader[0] || (flags & CKF_DONT_BLOCK))
             break;
     }
+    p11_trace("slot event wait: %s", card_rv_name(crv));
 
-    p11_trace("slot event wait: %s \"%s\"", card_rv_name(crv), reader);
+    /* Still counted as a waiter: C_Finalize waits for this to finish. */
     pthread_mutex_lock(&ev_lock);
-    bool was_cancelled = cancelled;
+    was_cancelled = cancelled;
+    pthread_mutex_unlock(&ev_lock);
+    CK_RV rv;
+    if (was_cancelled || crv == CARD_E_ARGS || !p11_is_initialized())
+        rv = CKR_CRYPTOKI_NOT_INITIALIZED;
+    else if (crv != CARD_OK || !reader[0])
+        rv = (flags & CKF_DONT_BLOCK) ? CKR_NO_EVENT : p11_card_rv(crv);
+    else
+        rv = map_reader(reader, slot);
+    pthread_mutex_unlock(&wait_lock);
+
+    pthread_mutex_lock(&ev_lock);
     waiters--;
     pthread_cond_broadcast(&ev_cond);
     pthread_mutex_unlock(&ev_lock);
-
-    if (was_cancelled || crv == CARD_E_ARGS || !p11_is_initialized())
-        return CKR_CRYPTOKI_NOT_INITIALIZED;
-    if (crv != CARD_OK || !reader[0])
-        return (flags & CKF_DONT_BLOCK) ? CKR_NO_EVENT : p11_card_rv(crv);
-    return map_reader(reader, slot);
+    return rv;
 }

@@ -114,6 +114,7 @@ CK_RV p11_initialize(void *args)
         pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
         guard = fresh;
         os_lock = fresh;
+        p11_event_forget();
     }
     pthread_mutex_lock(&guard);
     if (p11_g.initialized && init_fork_count == fork_count) {

@@ -231,6 +231,7 @@ CK_RV p11_get_mechanism_list(CK_SLOT_ID id, CK_MECHANISM_TYPE *list, CK_ULONG *c
 CK_RV p11_get_mechanism_info(CK_SLOT_ID id, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info);
 CK_RV p11_wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID *slot, void *reserved);
 void p11_event_cancel(void);
+void p11_event_forget(void);
 
 CK_RV p11_open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE *out);
 CK_RV p11_close_session(CK_SESSION_HANDLE h);

@@ -62,4 +62,4 @@ pkcs11-tool --module "$M" --login --pin "\$CARDRENEW_PIN" --write-object "$T/new
 WRITER
 CARDRENEW_TEST_TOKEN=1 CARDRENEW_MODULE=$M VCARD=$BUILD/vcard \
     CARDRENEW_TEST_WRITER="sh $T/writer.sh" ${PKCS11_TEST_WRAP:-} "$BUILD/tests/test_pkcs11_token" 2>&1 | tee "$T/out"
-grep -q "PASSED.*6 test" "$T/out" || { echo "FAIL: test_pkcs11_token"; exit 1; }
+grep -q "PASSED.*7 test" "$T/out" || { echo "FAIL: test_pkcs11_token"; exit 1; }

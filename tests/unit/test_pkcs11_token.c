@@ -5,7 +5,8 @@
  * Login state shared by sessions, PIN errors, the attribute rules on real
  * objects, the signature length rules, a certificate written by another
  * process seen without restart or log-out, the card pulled and put back
- * mid-session, and C_WaitForSlotEvent woken by C_Finalize. */
+ * mid-session, sessions in several threads signing at once, and
+ * C_WaitForSlotEvent woken by C_Finalize. */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -354,6 +355,66 @@ static void test_pulled_and_back(void **state)
     f->C_CloseSession(h);
 }
 
+static CK_OBJECT_HANDLE shared_key, shared_pub;
+
+static void *signer(void *arg)
+{
+    (void)arg;
+    CK_SESSION_HANDLE h;
+    CK_MECHANISM m = { CKM_SHA1_RSA_PKCS, NULL, 0 };
+    CK_BYTE data[64], sig[512];
+    memset(data, 7, sizeof(data));
+    if (f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &h) != CKR_OK)
+        return (void *)1;
+    for (int i = 0; i < 5; i++) {
+        CK_ULONG len = sizeof(sig);
+        if (f->C_SignInit(h, &m, shared_key) != CKR_OK ||
+            f->C_Sign(h, data, sizeof(data), sig, &len) != CKR_OK ||
+            f->C_VerifyInit(h, &m, shared_pub) != CKR_OK ||
+            f->C_Verify(h, data, sizeof(data), sig, len) != CKR_OK)
+            return (void *)2;
+    }
+    return f->C_CloseSession(h) == CKR_OK ? NULL : (void *)3;
+}
+
+/* Sessions in several threads sign at once; the login is the token's. */
+static void test_threads(void **state)
+{
+    (void)state;
+    NEED_TOKEN();
+    CK_SESSION_HANDLE h = open_rw();
+    assert_int_equal(login(h), CKR_OK);
+    CK_OBJECT_HANDLE k[16], pub[16];
+    CK_ULONG nk = find(h, CKO_PRIVATE_KEY, k, 16), np = find(h, CKO_PUBLIC_KEY, pub, 16);
+    shared_key = 0;
+    for (CK_ULONG i = 0; i < nk && !shared_key; i++) {
+        CK_KEY_TYPE kt;
+        CK_BYTE id[64], pid[64];
+        CK_ATTRIBUTE a[2] = { { CKA_KEY_TYPE, &kt, sizeof(kt) }, { CKA_ID, id, sizeof(id) } };
+        assert_int_equal(f->C_GetAttributeValue(h, k[i], a, 2), CKR_OK);
+        if (kt != CKK_RSA)
+            continue;
+        for (CK_ULONG j = 0; j < np; j++) {
+            CK_ATTRIBUTE b = { CKA_ID, pid, sizeof(pid) };
+            assert_int_equal(f->C_GetAttributeValue(h, pub[j], &b, 1), CKR_OK);
+            if (b.ulValueLen == a[1].ulValueLen && !memcmp(id, pid, b.ulValueLen)) {
+                shared_key = k[i];
+                shared_pub = pub[j];
+            }
+        }
+    }
+    assert_true(shared_key != 0);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, signer, NULL), 0);
+    for (int i = 0; i < 4; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        assert_null(r);
+    }
+    f->C_CloseSession(h);
+}
+
 static void *waiter(void *arg)
 {
     CK_SLOT_ID s;
@@ -382,6 +443,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_login_shared, init, fini),
         cmocka_unit_test_setup_teardown(test_attributes, init, fini),
         cmocka_unit_test_setup_teardown(test_sign_lengths, init, fini),
+        cmocka_unit_test_setup_teardown(test_threads, init, fini),
         cmocka_unit_test_setup_teardown(test_other_process, init, fini),
         cmocka_unit_test_setup_teardown(test_pulled_and_back, init, fini),
         cmocka_unit_test_setup_teardown(test_wait_woken_by_finalize, init, fini),
