@@ -160,7 +160,11 @@ int card_ctx_wait(struct card_ctx *ctx, long timeout_ms, char *reader,
                     rs->was_absent = true;
                 rs->state = now;
             }
-            if (was != SCARD_STATE_UNAWARE && was_present != is_present && !changed) {
+            /* pcsc-lite counts events in the high word: a card pulled and
+             * put back between two calls changes only that. */
+            bool swapped = (was >> 16) != (now >> 16) && is_present;
+            if (was != SCARD_STATE_UNAWARE && (was_present != is_present || swapped) &&
+                !changed) {
                 changed = true;
                 if (reader && reader_len) {
                     strncpy(reader, st[k].szReader, reader_len - 1);
