@@ -55,6 +55,8 @@ int cli_pin_source_parse(const char *src, enum cli_pin_kind *kind, const char **
  * 0, or RENEW_E_USAGE with err set; buf is wiped on failure. */
 int cli_pin_read(const char *src, char *buf, size_t bufsize, size_t *len,
                  char *err, size_t errlen);
+/* Is there a terminal to ask on? */
+bool cli_have_tty(void);
 /* Asks a yes/no question on the terminal; false when there is none. */
 bool cli_ask_yes(const char *question);
 

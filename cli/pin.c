@@ -127,7 +127,9 @@ int cli_pin_read(const char *src, char *buf, size_t bufsize, size_t *len,
             memcpy(buf, v, n + 1);
             *len = n;
         }
-        unsetenv(arg);      /* keep it from any child process */
+        /* Wipe the environment's copy and keep it from any child process. */
+        renew_wipe((char *)v, n);
+        unsetenv(arg);
         break;
     }
     case CLI_PIN_FILE:
@@ -165,6 +167,15 @@ fail:
     renew_wipe(buf, bufsize);
     *len = 0;
     return RENEW_E_USAGE;
+}
+
+bool cli_have_tty(void)
+{
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
 }
 
 bool cli_ask_yes(const char *question)

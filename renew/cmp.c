@@ -1,6 +1,7 @@
 /* cmp.c: one CMP key update transaction (RFC 4210/9483) with OSSL_CMP.
  * The old certificate and card key protect the request; the new card key
  * proves possession; implicit confirmation is asked for. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <openssl/bio.h>
@@ -109,26 +110,28 @@ static int log_cb(const char *func, const char *file, int line, OSSL_CMP_severit
     return 1;
 }
 
-static void last_error(char *buf, size_t n)
-{
-    unsigned long err = ERR_peek_last_error();
-    if (err)
-        ERR_error_string_n(err, buf, n);
-    else
-        snprintf(buf, n, "no answer");
-}
-
+/* What went wrong, from the CMP status and OpenSSL's error queue. */
 static int explain(OSSL_CMP_CTX *ctx, const struct renew_ca *ca, struct renew_err *e)
 {
-    char why[256];
+    char why[256] = "no answer";
+    bool not_accepted = false;
+    unsigned long err;
+    while ((err = ERR_get_error()) != 0) {
+        if (ERR_GET_LIB(err) == ERR_LIB_CMP &&
+            ERR_GET_REASON(err) == CMP_R_CERTIFICATE_NOT_ACCEPTED)
+            not_accepted = true;
+        ERR_error_string_n(err, why, sizeof why);
+    }
+    if (not_accepted)
+        return renew_fail(e, RENEW_E_CA,
+                          "the certificate authority at %s sent a certificate that does not fit the new key or is not trusted: nothing was changed; ask your RA",
+                          ca->url);
     int status = OSSL_CMP_CTX_get_status(ctx);
     if (status < 0 || status == OSSL_CMP_PKISTATUS_accepted ||
-        status == OSSL_CMP_PKISTATUS_grantedWithMods) {
-        last_error(why, sizeof why);
+        status == OSSL_CMP_PKISTATUS_grantedWithMods)
         return renew_fail(e, RENEW_E_CA,
                           "the certificate authority at %s did not complete the renewal (%s): check the network and the CA certificate, then retry",
                           ca->url, why);
-    }
     int fi = OSSL_CMP_CTX_get_failInfoCode(ctx);
     if (!OSSL_CMP_CTX_snprint_PKIStatus(ctx, why, sizeof why))
         snprintf(why, sizeof why, "status %d", status);

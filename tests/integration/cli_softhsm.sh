@@ -131,7 +131,7 @@ i=0; while [ ! -s "$T/port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 export CARDRENEW_CA_URL="http://127.0.0.1:$(cat "$T/port")/.well-known/cmp"
 export CARDRENEW_CA_CERT="$T/ca/ca.pem"
 expect 1 "--renew not confirmed" setsid "$CLI" --renew --module "$MOD" --pin-source env:PIN
-grep -q "not confirmed" "$T/err" || fail "not confirmed: $(cat "$T/err")"
+grep -q -- "--yes" "$T/err" || fail "not confirmed: $(cat "$T/err")"
 after=$(p11 --login --pin "$PIN" --list-objects | grep -c Object)
 [ "$before" = "$after" ] || fail "an unconfirmed renewal changed the token"
 # ... the CA from the environment, overridden by --ca.
@@ -146,4 +146,18 @@ grep -q "now renewed.*expires on" "$T/out" || fail "no new expiry: $(cat "$T/out
 expect 0 "--check after renewal" "$CLI" --check --module "$MOD"
 expect 0 "--diagnose after renewal" "$CLI" --diagnose --module "$MOD" --pin-source env:PIN
 grep -q "No problems" "$T/out" || fail "diagnose after: $(cat "$T/out")"
+# A certificate that belongs to another key.
+LABEL="Mismatch"
+softhsm2-util --init-token --free --label "$LABEL" --so-pin 87654321 --pin "$PIN" >/dev/null ||
+    fail "init token"
+p11 --login --pin "$PIN" --keypairgen --key-type rsa:2048 --id 01 --label "Jane Doe" >/dev/null ||
+    fail keypairgen
+p11 --login --pin "$PIN" --write-object "$T/cert.der" --type cert --id 01 --label "Jane Doe" \
+    >/dev/null || fail "write cert"
+expect 7 "--diagnose: key and certificate do not match" "$CLI" --diagnose --module "$MOD" \
+    --token "pkcs11:token=Mismatch"
+grep -q "do not match" "$T/out" || fail "mismatch: $(cat "$T/out")"
+expect 7 "--renew refuses a mismatched credential" "$CLI" --renew --yes --module "$MOD" \
+    --token "pkcs11:token=Mismatch" --pin-source env:PIN
+grep -q "do not match" "$T/err" || fail "mismatch renew: $(cat "$T/err")"
 echo PASS

@@ -111,6 +111,18 @@ rc=$?
 [ "$(objects)" = "$before" ] || { objects; fail "a refusing CA changed the token"; }
 echo "ok: refusing CA -> 6: $(cat "$T/err")"
 
+# A CA that drops the connection, answers garbage, certifies another key,
+# or answers too late: exit 6, nothing changed.
+for m in drop garbage wrongkey delay:4000; do
+    serve "bad$m" --misbehave "$m"
+    CARDRENEW_CA_TIMEOUT=2 renew "http://127.0.0.1:$(cat "$T/bad$m.port")/.well-known/cmp" \
+        2>"$T/err" >/dev/null
+    rc=$?
+    [ $rc = 6 ] || fail "CA misbehaving ($m): exit $rc, want 6 ($(cat "$T/err"))"
+    [ "$(objects)" = "$before" ] || { objects; fail "a CA misbehaving ($m) changed the token"; }
+    echo "ok: CA $m -> 6: $(cat "$T/err")"
+done
+
 # A dead CA (nothing listens): exit 6, nothing changed.
 renew "http://127.0.0.1:1/.well-known/cmp" 2>"$T/err" >/dev/null
 rc=$?
