@@ -242,6 +242,12 @@ static int o_read_objects(struct card *c, struct card_objects *out)
             goto out;
         }
         rv = o_read_pubkey(c, ref, p->ec, k);
+        if (rv == CARD_E_NOT_FOUND) {
+            /* An entry naming no key: nothing to show for it. */
+            card_container_clear(k);
+            rv = CARD_OK;
+            continue;
+        }
         if (rv != CARD_OK) {
             card_container_clear(k);
             goto out;
@@ -259,6 +265,10 @@ static int o_read_objects(struct card *c, struct card_objects *out)
         uint8_t *der;
         size_t len;
         rv = o_read_ef(c, path_fid(cr->path, cr->path_len, 0), &der, &len);
+        if (rv == CARD_E_NOT_FOUND) {
+            rv = CARD_OK;       /* an entry naming no file: no certificate */
+            continue;
+        }
         if (rv != CARD_OK)
             goto out;
         k->cert = der;
@@ -529,7 +539,9 @@ static int o_sign(struct card *c, const struct card_container *k,
                   uint8_t *sig, size_t *siglen)
 {
     bool ec = k->type == CARD_KEY_EC_P256;
-    size_t need = ec ? 64 : k->modulus_len;
+    size_t need = ec ? 64 : k->modulus_len ? k->modulus_len : k->bits / 8;
+    if (need < 64)
+        return CARD_E_ARGS;
     if (ec != (alg == CARD_SIGN_ECDSA))
         return CARD_E_ARGS;
     if (alg != CARD_SIGN_RSA_PKCS1 && inlen != 20 && inlen != 32 && inlen != 48 &&
@@ -569,7 +581,8 @@ static int o_sign(struct card *c, const struct card_container *k,
 static int o_decrypt(struct card *c, const struct card_container *k,
                      const uint8_t *in, size_t inlen, uint8_t *out, size_t *outlen)
 {
-    if (k->type != CARD_KEY_RSA || inlen != k->modulus_len || inlen > 512)
+    size_t modlen = k->modulus_len ? k->modulus_len : k->bits / 8;
+    if (k->type != CARD_KEY_RSA || inlen != modlen || inlen > 512)
         return CARD_E_ARGS;
     int rv = o_select_app(c);
     if (rv == CARD_OK)

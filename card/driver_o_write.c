@@ -196,6 +196,12 @@ static int create_file(struct card *c, uint16_t fid, size_t size)
     return card_apdu_run(c, &a, NULL, NULL);
 }
 
+static void drop(struct card_p15_obj *o, size_t *n, int i)
+{
+    memmove(&o[i], &o[i + 1], (*n - (size_t)i - 1) * sizeof(*o));
+    (*n)--;
+}
+
 int o_write_cert(struct card *c, const uint8_t *id, size_t idlen,
                  const uint8_t *der, size_t len, const char *label)
 {
@@ -214,8 +220,22 @@ int o_write_cert(struct card *c, const uint8_t *id, size_t idlen,
         rv = CARD_E_NOT_FOUND;
         goto out;
     }
-    if (o_find(d->crt, d->ncrt, id, idlen) >= 0 || d->ncrt >= O_MAX_OBJS) {
-        rv = CARD_E_ARGS;       /* it has its certificate already */
+    int ci = o_find(d->crt, d->ncrt, id, idlen);
+    if (ci >= 0) {
+        /* An entry whose file is gone is replaced; a real one is kept. */
+        const struct card_p15_obj *cr = &d->crt[ci];
+        rv = cr->path_len >= 2
+                 ? o_select_ef(c, (uint16_t)(cr->path[cr->path_len - 2] << 8 |
+                                             cr->path[cr->path_len - 1]), NULL)
+                 : CARD_E_NOT_FOUND;
+        if (rv != CARD_E_NOT_FOUND) {
+            rv = rv == CARD_OK ? CARD_E_ARGS : rv;
+            goto out;
+        }
+        drop(d->crt, &d->ncrt, ci);
+    }
+    if (d->ncrt >= O_MAX_OBJS) {
+        rv = CARD_E_CARD_FULL;
         goto out;
     }
     unsigned ref = (unsigned)d->prk[pi].key_ref & 0x7F;
@@ -253,12 +273,6 @@ int o_write_cert(struct card *c, const uint8_t *id, size_t idlen,
 out:
     free(d);
     return rv;
-}
-
-static void drop(struct card_p15_obj *o, size_t *n, int i)
-{
-    memmove(&o[i], &o[i + 1], (*n - (size_t)i - 1) * sizeof(*o));
-    (*n)--;
 }
 
 int o_delete_cert(struct card *c, const uint8_t *id, size_t idlen)

@@ -198,6 +198,22 @@ static void test_read_objects(void **state)
     assert_memory_equal(o.c[1].id, ec_id, 20);
     assert_null(o.c[1].cert);
     card_objects_clear(&o);
+    /* A directory entry whose key or certificate file is gone. */
+    expect_dir();
+    sc_expect_prefix("00 CB 3F FF 0B 4D 09 70 07 BF A0 01", "6A 88");
+    expect_pub_ec(2);
+    assert_int_equal(card_read_objects(c, &o), CARD_OK);
+    assert_int_equal(o.n, 1);
+    assert_int_equal(o.c[0].type, CARD_KEY_EC_P256);
+    card_objects_clear(&o);
+    expect_dir();
+    expect_pub_rsa(1);
+    sc_expect("00 A4 01 04 02 34 01 00", "6A 82");
+    expect_pub_ec(2);
+    assert_int_equal(card_read_objects(c, &o), CARD_OK);
+    assert_int_equal(o.n, 2);
+    assert_null(o.c[0].cert);
+    card_objects_clear(&o);
     /* A truncated PrKDF entry. */
     prkdf[5] = 0x7F;
     sc_expect(AWP, "90 00");
@@ -441,7 +457,21 @@ static void test_write_delete(void **state)
     assert_memory_equal(got[1].path, "\x34\x02", 2);
     /* Already has one. */
     expect_dir();
+    sc_expect("00 A4 01 04 02 34 01 00", "62 04 80 02 01 2C 90 00");
     assert_int_equal(card_write_cert(c, rsa_id, 20, cert, sizeof(cert), NULL), CARD_E_ARGS);
+    /* Its CDF entry names a file that is gone: the entry is replaced. */
+    expect_dir();
+    sc_expect("00 A4 01 04 02 34 01 00", "6A 82");
+    sc_expect("00 E4 00 00 02 34 01", "6A 82");
+    sc_expect("00 E0 00 00 0A 62 08 83 02 34 01 80 02 01 2C", "90 00");
+    sc_expect("00 A4 01 04 02 34 01 00", "62 04 80 02 01 2C 90 00");
+    memcpy(up + 7, cert, 300);
+    sc_expect_bin(up, sizeof(up), NULL, 0, 0x9000);
+    sc_expect_data("00 A4 01 04 02 70 05 00", fcp, sizeof(fcp), 0x9000);
+    sc_expect_prefix("00 D6 00 00 00 03 C0", "90 00");
+    assert_int_equal(card_write_cert(c, rsa_id, 20, cert, sizeof(cert), NULL), CARD_OK);
+    assert_int_equal(card_p15_decode(P15_CERT, sc.last + 7, 960, got, 4, &n), CARD_OK);
+    assert_int_equal(n, 1);
     /* The card is full: nothing committed. */
     expect_dir();
     sc_expect("00 E4 00 00 02 34 02", "6A 82");
