@@ -10,8 +10,22 @@
 #include <openssl/x509.h>
 #include "renew/p11.h"
 
-#define MODULE_DIR "/usr/lib/x86_64-linux-gnu/pkcs11"
 #define INSTALLED_MODULE "/usr/local/lib/pkcs11/cardrenew-pkcs11.so"
+
+/* p11-kit resolves relative module names against "pkcs11" beside its own
+ * library (e.g. /usr/lib/x86_64-linux-gnu/pkcs11): do the same. */
+static void module_dir(char *out, size_t outlen)
+{
+    Dl_info info;
+    void *sym;
+    *(void **)&sym = (void *)p11_kit_uri_new;
+    if (dladdr(sym, &info) && info.dli_fname && strrchr(info.dli_fname, '/')) {
+        snprintf(out, outlen, "%.*s/pkcs11",
+                 (int)(strrchr(info.dli_fname, '/') - info.dli_fname), info.dli_fname);
+        return;
+    }
+    snprintf(out, outlen, "/usr/lib/pkcs11");
+}
 
 int renew_fail(struct renew_err *e, int code, const char *fmt, ...)
 {
@@ -49,10 +63,13 @@ static bool module_from_config(const char *name, char *out, size_t outlen)
             v += 7;
             v += strspn(v, " \t");
             v[strcspn(v, " \t\r\n")] = '\0';
-            if (v[0] == '/')
+            if (v[0] == '/') {
                 snprintf(out, outlen, "%s", v);
-            else
-                snprintf(out, outlen, "%s/%s", MODULE_DIR, v);
+            } else {
+                char dir[256];
+                module_dir(dir, sizeof dir);
+                snprintf(out, outlen, "%s/%s", dir, v);
+            }
             found = true;
         }
         fclose(fp);
@@ -79,7 +96,9 @@ int renew_module_path(const char *arg, char *out, size_t outlen, struct renew_er
     if (module_from_config(arg, out, outlen))
         return 0;
     if (strstr(arg, ".so")) {
-        snprintf(out, outlen, "%s/%s", MODULE_DIR, arg);
+        char dir[256];
+        module_dir(dir, sizeof dir);
+        snprintf(out, outlen, "%s/%s", dir, arg);
         return 0;
     }
     return renew_fail(e, RENEW_E_USAGE,
@@ -196,9 +215,11 @@ int renew_p11_slots(struct renew_p11 *p, const char *uri, CK_SLOT_ID **slots,
     }
     if (k == 0) {
         free(list);
-        return renew_fail(e, RENEW_E_NO_TOKEN, uri && *uri
-                          ? "no smartcard matching %s found: insert the card, or check --token"
-                          : "no smartcard found%s: insert your card and try again", uri ? uri : "");
+        if (uri && *uri)
+            return renew_fail(e, RENEW_E_NO_TOKEN,
+                              "no smartcard matching %s found: insert the card, or check --token",
+                              uri);
+        return renew_fail(e, RENEW_E_NO_TOKEN, "no smartcard found: insert your card and try again");
     }
     *slots = list;
     *n = k;
