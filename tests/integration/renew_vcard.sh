@@ -45,6 +45,22 @@ assert v[0]["state"] == "Active" and 700 <= v[0]["days_left"] <= 740, v[0]
 PY
         cardrenew --check >/dev/null || fail "--check after: exit $?"
         echo "ok: profile $0 renewed and resumed after kills"
+        # Wrong PINs are never retried: each run spends one try, says when
+        # few are left, and once blocked sends the holder to the RA.
+        codes=""
+        for i in 1 2 3 4 5 6; do
+            BAD=00000000 cardrenew --renew --yes --pin-source env:BAD >/dev/null 2>&1
+            rc=$?; codes="$codes $rc"
+            [ $rc = 4 ] && break
+            [ $rc = 3 ] || fail "wrong PIN: exit $rc, want 3 or 4"
+        done
+        case "$codes" in " 3"*" 4") ;; *) fail "wrong PINs gave exits$codes" ;; esac
+        cardrenew --diagnose > "$CARDRENEW_SANDBOX/diag"; rc=$?
+        [ $rc = 4 ] || fail "--diagnose on a blocked PIN: exit $rc"
+        grep -q "blocked.*RA" "$CARDRENEW_SANDBOX/diag" || fail "diagnose: $(cat "$CARDRENEW_SANDBOX/diag")"
+        cardrenew --renew --yes --pin-source env:CARDRENEW_PIN >/dev/null 2>&1; rc=$?
+        [ $rc = 4 ] || fail "the right PIN on a blocked card: exit $rc, want 4"
+        echo "ok: profile $0: wrong PINs exit$codes, then blocked"
     ' "$profile" || { echo "FAIL: profile $profile"; exit 1; }
 done
 echo PASS
