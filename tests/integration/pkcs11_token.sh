@@ -4,7 +4,8 @@
 # signature length rules, a certificate written by another process seen
 # at the next call without restart or log-out, the card pulled and put
 # back mid-session (sessions closed, then a fresh login works), and
-# C_WaitForSlotEvent woken by C_Finalize. Both profiles.
+# C_WaitForSlotEvent woken by C_Finalize, the PIN counter as token flags
+# down to a blocked PIN. Both profiles.
 # PKCS11_TEST_WRAP runs the test under a wrapper, e.g. valgrind.
 set -u
 BUILD=${BUILD:-build}
@@ -62,4 +63,4 @@ pkcs11-tool --module "$M" --login --pin "\$CARDRENEW_PIN" --write-object "$T/new
 WRITER
 CARDRENEW_TEST_TOKEN=1 CARDRENEW_MODULE=$M VCARD=$BUILD/vcard \
     CARDRENEW_TEST_WRITER="sh $T/writer.sh" ${PKCS11_TEST_WRAP:-} "$BUILD/tests/test_pkcs11_token" 2>&1 | tee "$T/out"
-grep -q "PASSED.*7 test" "$T/out" || { echo "FAIL: test_pkcs11_token"; exit 1; }
+grep -q "PASSED.*8 test" "$T/out" || { echo "FAIL: test_pkcs11_token"; exit 1; }

@@ -5,8 +5,8 @@
  * Login state shared by sessions, PIN errors, the attribute rules on real
  * objects, the signature length rules, a certificate written by another
  * process seen without restart or log-out, the card pulled and put back
- * mid-session, sessions in several threads signing at once, and
- * C_WaitForSlotEvent woken by C_Finalize. */
+ * mid-session, sessions in several threads signing at once,
+ * C_WaitForSlotEvent woken by C_Finalize, and the PIN blocked. */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -437,6 +437,32 @@ static void test_wait_woken_by_finalize(void **state)
     init(NULL);
 }
 
+/* Last, as it blocks the card: the PIN counter as token flags. */
+static void test_pin_lock(void **state)
+{
+    (void)state;
+    NEED_TOKEN();
+    CK_SESSION_HANDLE h = open_rw();
+    char wrong[32];
+    snprintf(wrong, sizeof(wrong), "%s", pin);
+    wrong[0] = wrong[0] == '9' ? '8' : '9';
+    CK_TOKEN_INFO ti;
+    assert_int_equal(f->C_Login(h, CKU_USER, (CK_UTF8CHAR *)wrong, strlen(wrong)), CKR_PIN_INCORRECT);
+    assert_int_equal(f->C_GetTokenInfo(slot, &ti), CKR_OK);
+    assert_true(ti.flags & CKF_USER_PIN_COUNT_LOW);
+    assert_false(ti.flags & (CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_LOCKED));
+    assert_int_equal(f->C_Login(h, CKU_USER, (CK_UTF8CHAR *)wrong, strlen(wrong)), CKR_PIN_INCORRECT);
+    assert_int_equal(f->C_GetTokenInfo(slot, &ti), CKR_OK);
+    assert_true(ti.flags & CKF_USER_PIN_FINAL_TRY);
+    CK_RV rv = f->C_Login(h, CKU_USER, (CK_UTF8CHAR *)wrong, strlen(wrong));
+    assert_true(rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED);
+    assert_int_equal(f->C_GetTokenInfo(slot, &ti), CKR_OK);
+    assert_true(ti.flags & CKF_USER_PIN_LOCKED);
+    assert_int_equal(login(h), CKR_PIN_LOCKED);
+    assert_int_equal(state_of(h), CKS_RW_PUBLIC_SESSION);
+    f->C_CloseSession(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -447,6 +473,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_other_process, init, fini),
         cmocka_unit_test_setup_teardown(test_pulled_and_back, init, fini),
         cmocka_unit_test_setup_teardown(test_wait_woken_by_finalize, init, fini),
+        cmocka_unit_test_setup_teardown(test_pin_lock, init, fini),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
