@@ -45,7 +45,11 @@ struct g_store {
     size_t used;
     struct g_entry e[G_MAX_ENTRIES];
     size_t n;
+    size_t coff[G_MAX_ENTRIES], clen[G_MAX_ENTRIES];   /* as a scan finds them */
+    size_t ncert, nalloc;
 };
+
+static int read_pubkey(struct card *c, unsigned ref, uint8_t *mod, size_t *len);
 
 static void store_free(struct g_store *s)
 {
@@ -110,6 +114,8 @@ static int store_parse(struct g_store *s)
         s->n++;
         pos += sz;
     }
+    for (size_t k = 0; k < s->n; k++)
+        s->nalloc += s->e[k].alloc;
     /* Certificates, as a scanner for 30 82 finds them. */
     size_t i = 0, p = G_HDR;
     while (p + 4 <= s->used) {
@@ -124,10 +130,50 @@ static int store_parse(struct g_store *s)
             i++;
         if (i == s->n)
             break;                          /* more certificates than entries */
+        s->coff[s->ncert] = p;
+        s->clen[s->ncert++] = len;
         s->e[i].cert_off = p;
         s->e[i].cert_len = len;
         i++;
         p += len;
+    }
+    return CARD_OK;
+}
+
+/* Fewer certificates than allocated entries: a deletion was cut between
+ * its two writes, so order no longer pairs them. Give each certificate
+ * to the entry whose key it certifies; the rest show their keys alone. */
+static int store_repair(struct card *c, struct g_store *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        s->e[i].cert_off = s->e[i].cert_len = 0;
+    for (size_t j = 0; j < s->ncert; j++) {
+        struct card_container k = { 0 };
+        if (card_cert_pubkey(s->buf + s->coff[j], s->clen[j], &k) != CARD_OK ||
+            k.type != CARD_KEY_RSA) {
+            card_container_clear(&k);
+            continue;
+        }
+        for (size_t i = 0; i < s->n; i++) {
+            struct g_entry *e = &s->e[i];
+            if (!e->alloc || e->cert_len)
+                continue;
+            uint8_t mod[512];
+            size_t len = sizeof(mod);
+            int rv = read_pubkey(c, e->ref, mod, &len);
+            if (rv == CARD_E_NOT_FOUND)
+                continue;
+            if (rv != CARD_OK) {
+                card_container_clear(&k);
+                return rv;
+            }
+            if (len == k.modulus_len && !memcmp(mod, k.modulus, len)) {
+                e->cert_off = s->coff[j];
+                e->cert_len = s->clen[j];
+                break;
+            }
+        }
+        card_container_clear(&k);
     }
     return CARD_OK;
 }
@@ -165,6 +211,8 @@ static int store_read(struct card *c, struct g_store *s)
         have += got;
     }
     rv = store_parse(s);
+    if (rv == CARD_OK && s->ncert && s->ncert < s->nalloc)
+        rv = store_repair(c, s);
     if (rv != CARD_OK)
         store_free(s);
     return rv;

@@ -468,6 +468,52 @@ static void test_delete(void **state)
     close_g(c);
 }
 
+/* A deletion cut between its two writes: 03 still allocated, its
+ * certificate gone; the one left belongs to 04 and must not pair with 03. */
+static void test_torn_delete(void **state)
+{
+    (void)state;
+    struct card *c = open_g();
+    const uint8_t a4[] = { 0x01, 0xFE, 0x00, 0x00, 0x04, 0x04, 0x00, 0x00, 0x00 };
+    memcpy(img + 11, a4, 9);
+    for (unsigned r = 5, q = 20; r <= 0x0E; r++, q += 8) {
+        const uint8_t fr[] = { 0x01, 0xF0, 0x00, 0x00, (uint8_t)r, 0x00, 0x00, 0x00 };
+        memcpy(img + q, fr, 8);
+    }
+    uint8_t old[128];
+    memset(old, 0xC5, sizeof(old));
+    expect_store();
+    sc_expect_data("80 46 01 03 00", old, sizeof(old), 0x9000);
+    sc_expect_data("80 46 01 04 00", cert_mod, cert_mod_len, 0x9000);
+    sc_expect_data("80 46 01 03 00", old, sizeof(old), 0x9000);
+    expect_free_probes(5);
+    struct card_objects o;
+    assert_int_equal(card_read_objects(c, &o), CARD_OK);
+    assert_int_equal(o.n, 2);
+    assert_int_equal(o.c[0].ref, 3);
+    assert_null(o.c[0].cert);
+    assert_int_equal(o.c[1].ref, 4);
+    assert_int_equal(o.c[1].cert_len, cert_len);
+    /* Deleting 03 again finishes the job with the header write alone. */
+    uint8_t id[20];
+    memcpy(id, o.c[0].id, 20);
+    card_objects_clear(&o);
+    expect_store();
+    sc_expect_data("80 46 01 03 00", old, sizeof(old), 0x9000);
+    sc_expect_data("80 46 01 04 00", cert_mod, cert_mod_len, 0x9000);
+    sc_expect_data("80 46 01 03 00", old, sizeof(old), 0x9000);
+    uint8_t hdr[5 + HDR] = { 0x00, 0xD6, 0x00, 0x00, HDR };
+    memcpy(hdr + 5, img, HDR);
+    hdr[7 + 1] = 0xF0;
+    memcpy(hdr + 7 + 4, "\x03\x00\x00\x00", 4);
+    /* 03 is now an 8-byte free entry: the rest move up one byte. */
+    memcpy(hdr + 7 + 8, img + 11, HDR - 11);
+    hdr[5 + HDR - 1] = 0;
+    sc_expect_bin(hdr, sizeof(hdr), NULL, 0, 0x9000);
+    assert_int_equal(card_delete_cert(c, id, 20), CARD_OK);
+    close_g(c);
+}
+
 static void test_change_counter(void **state)
 {
     (void)state;
@@ -521,6 +567,7 @@ int main(void)
         cmocka_unit_test(test_generate),
         cmocka_unit_test(test_write_cert),
         cmocka_unit_test(test_delete),
+        cmocka_unit_test(test_torn_delete),
         cmocka_unit_test(test_change_counter),
         cmocka_unit_test(test_open_failures),
     };
