@@ -124,9 +124,9 @@ static int do_renew(const struct cli_opts *o, const struct cli_settings *s,
     if (!o->yes && !cli_have_tty())
         return fail(RENEW_E_USAGE, "no terminal to confirm the renewal on: add --yes to renew "
                                    "without asking");
-    clock_gettime(CLOCK_MONOTONIC, &u.t0);
     if (cli_pin_read(o->pin_source, pin, sizeof pin, &pin_len, err, sizeof err))
         return fail(RENEW_E_USAGE, err);
+    clock_gettime(CLOCK_MONOTONIC, &u.t0);
     int rc = renew_run(t, &ca, pin, pin_len, &h, &res, &e);
     renew_wipe(pin, sizeof pin);
     if (rc)

@@ -112,8 +112,8 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
         case OPT_VERBOSE: o->verbose = true; break;
         case OPT_DAYS: {
             char *end;
-            long d = strtol(val, &end, 10);
-            if (!*val || *end || d < 0 || d > 3650) {
+            long d = val ? strtol(val, &end, 10) : -1;
+            if (!val || !*val || *end || d < 0 || d > 3650) {
                 snprintf(err, errlen, "--days: \"%s\" is not a number of days (0-3650)", val);
                 return RENEW_E_USAGE;
             }

@@ -250,6 +250,8 @@ int renew_p11_open_one(struct renew_p11 *p, const char *uri, bool rw, struct ren
     int rc = renew_p11_slots(p, uri, &slots, &n, e);
     if (rc)
         return rc;
+    if (!slots || n == 0)
+        return renew_fail(e, RENEW_E_NO_TOKEN, "no smartcard found: insert your card and try again");
     if (n > 1) {
         free(slots);
         return renew_fail(e, RENEW_E_USAGE,
