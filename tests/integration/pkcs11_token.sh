@@ -1,8 +1,9 @@
 #!/bin/sh
 # The module with a card in one long-lived process (test_pkcs11_token):
 # login shared by sessions, PIN errors, attribute rules on real objects,
-# signature length rules, a certificate written by another process seen
-# at the next call without restart or log-out, the card pulled and put
+# signature length rules, a renewal by cardrenew (when built) and a
+# certificate written by another process seen at the next call without
+# restart or log-out, the card pulled and put
 # back mid-session (sessions closed, then a fresh login works), and
 # C_WaitForSlotEvent woken by C_Finalize, the PIN counter as token flags
 # down to a blocked PIN. Both profiles.
@@ -61,6 +62,13 @@ openssl x509 -req -in "$T/req.csr" -force_pubkey "$T/pub.pem" -CA "$T/ca.pem" \
 pkcs11-tool --module "$M" --login --pin "\$CARDRENEW_PIN" --write-object "$T/new.der" \
     --type cert --id "\$id" >"$T/w" 2>&1
 WRITER
+# The renewal: cardrenew in its own process, through this module.
+if [ -x "$BUILD/cardrenew" ]; then
+    CARDRENEW_TEST_RENEW="\"$BUILD/cardrenew\" --renew --yes --quiet --module \"$M\" --ca \"\$CARDRENEW_CA_URL\" --ca-cert \"\$CARDRENEW_CA_CERT\" --pin-source env:CARDRENEW_PIN"
+    export CARDRENEW_TEST_RENEW
+fi
 CARDRENEW_TEST_TOKEN=1 CARDRENEW_MODULE=$M VCARD=$BUILD/vcard \
     CARDRENEW_TEST_WRITER="sh $T/writer.sh" ${PKCS11_TEST_WRAP:-} "$BUILD/tests/test_pkcs11_token" 2>&1 | tee "$T/out"
-grep -q "PASSED.*8 test" "$T/out" || { echo "FAIL: test_pkcs11_token"; exit 1; }
+grep -q "PASSED.*9 test" "$T/out" ||
+    { [ -z "${CARDRENEW_TEST_RENEW:-}" ] && grep -q "PASSED.*8 test" "$T/out"; } ||
+    { echo "FAIL: test_pkcs11_token"; exit 1; }

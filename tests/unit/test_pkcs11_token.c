@@ -3,8 +3,8 @@
  * CARDRENEW_TEST_TOKEN=1, CARDRENEW_MODULE, CARDRENEW_PIN, VCARD_CONTROL
  * and VCARD); elsewhere every test is skipped.
  * Login state shared by sessions, PIN errors, the attribute rules on real
- * objects, the signature length rules, a certificate written by another
- * process seen without restart or log-out, the card pulled and put back
+ * objects, the signature length rules, a renewal and a certificate
+ * written by another process seen without restart or log-out, the card pulled and put back
  * mid-session, sessions in several threads signing at once,
  * C_WaitForSlotEvent woken by C_Finalize, and the PIN blocked. */
 #include <dlfcn.h>
@@ -286,6 +286,42 @@ static void test_other_process(void **state)
     f->C_CloseSession(h);
 }
 
+/* A renewal by another process (cardrenew) under a logged-in session:
+ * the new certificate replaces the old at the next call, and the session
+ * stays logged in and signs with the new key. */
+static void test_renewed_underneath(void **state)
+{
+    (void)state;
+    NEED_TOKEN();
+    const char *renew = getenv("CARDRENEW_TEST_RENEW");
+    if (!renew)
+        skip();
+    CK_SESSION_HANDLE h = open_rw();
+    assert_int_equal(login(h), CKR_OK);
+    CK_OBJECT_HANDLE c[8], k[8];
+    assert_int_equal(find(h, CKO_CERTIFICATE, c, 8), 1);
+    CK_BYTE old[4096], neu[4096];
+    CK_ATTRIBUTE v = { CKA_VALUE, old, sizeof(old) };
+    assert_int_equal(f->C_GetAttributeValue(h, c[0], &v, 1), CKR_OK);
+    CK_ULONG oldlen = v.ulValueLen;
+    assert_int_equal(system(renew), 0);
+    assert_int_equal(find(h, CKO_CERTIFICATE, c, 8), 1);
+    v = (CK_ATTRIBUTE){ CKA_VALUE, neu, sizeof(neu) };
+    assert_int_equal(f->C_GetAttributeValue(h, c[0], &v, 1), CKR_OK);
+    assert_false(v.ulValueLen == oldlen && memcmp(old, neu, oldlen) == 0);
+    assert_int_equal(state_of(h), CKS_RW_USER_FUNCTIONS);
+    assert_int_equal(find(h, CKO_PRIVATE_KEY, k, 8), 1);
+    CK_KEY_TYPE kt;
+    CK_ATTRIBUTE ka = { CKA_KEY_TYPE, &kt, sizeof(kt) };
+    assert_int_equal(f->C_GetAttributeValue(h, k[0], &ka, 1), CKR_OK);
+    CK_MECHANISM m = { kt == CKK_EC ? CKM_ECDSA_SHA256 : CKM_SHA1_RSA_PKCS, NULL, 0 };
+    CK_BYTE sig[512];
+    CK_ULONG len = sizeof(sig);
+    assert_int_equal(f->C_SignInit(h, &m, k[0]), CKR_OK);
+    assert_int_equal(f->C_Sign(h, old, 32, sig, &len), CKR_OK);
+    f->C_CloseSession(h);
+}
+
 static void ctl(const char *cmd)
 {
     char buf[1024];
@@ -470,6 +506,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_attributes, init, fini),
         cmocka_unit_test_setup_teardown(test_sign_lengths, init, fini),
         cmocka_unit_test_setup_teardown(test_threads, init, fini),
+        cmocka_unit_test_setup_teardown(test_renewed_underneath, init, fini),
         cmocka_unit_test_setup_teardown(test_other_process, init, fini),
         cmocka_unit_test_setup_teardown(test_pulled_and_back, init, fini),
         cmocka_unit_test_setup_teardown(test_wait_woken_by_finalize, init, fini),
