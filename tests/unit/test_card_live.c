@@ -386,6 +386,32 @@ static void test_live_removal(void **state)
     int tries;
     assert_int_equal(card_pin_status(c, &tries), CARD_OK);
     card_end(c);
+
+    /* The card goes in the middle of reading the objects: an error with a
+     * name, and once it is back, the next begin recovers. */
+    vcard_ctl("vanish 2");
+    assert_int_equal(card_begin(c), CARD_OK);
+    struct card_objects o;
+    rv = card_read_objects(c, &o);
+    printf("read with the card vanishing: %s\n", card_rv_name(rv));
+    assert_true(rv == CARD_E_COMM || rv == CARD_E_REMOVED || rv == CARD_E_NO_CARD);
+    assert_null(o.c);
+    card_end(c);
+    assert_int_equal(card_ctx_wait(ctx, 5000, reader, sizeof(reader)), CARD_OK);
+    vcard_ctl("back");
+    for (int i = 0; i < 50; i++) {
+        rv = card_begin(c);
+        printf("begin after the card came back: %s\n", card_rv_name(rv));
+        if (rv == CARD_OK)
+            break;
+        assert_true(rv == CARD_E_NO_CARD || rv == CARD_E_REMOVED || rv == CARD_E_COMM);
+        card_ctx_wait(ctx, 500, reader, sizeof(reader));
+    }
+    assert_int_equal(rv, CARD_OK);
+    assert_int_equal(card_read_objects(c, &o), CARD_OK);
+    assert_true(o.n >= 1);
+    card_objects_clear(&o);
+    card_end(c);
     card_close(c);
     free(names);
     card_ctx_free(ctx);
