@@ -25,7 +25,7 @@ static bool o_match_atr(const uint8_t *atr, size_t len)
     return len == sizeof(o_atr) && !memcmp(atr, o_atr, len);
 }
 
-int o_select_app(struct card *c)
+int card_o_select_app(struct card *c)
 {
     uint8_t fci[256];
     size_t n = sizeof(fci);
@@ -49,7 +49,7 @@ static int fcp_size(const uint8_t *fcp, size_t len, size_t *size)
     return CARD_OK;
 }
 
-int o_select_ef(struct card *c, uint16_t fid, size_t *size)
+int card_o_select_ef(struct card *c, uint16_t fid, size_t *size)
 {
     uint8_t d[2] = { (uint8_t)(fid >> 8), (uint8_t)fid };
     uint8_t fcp[256];
@@ -87,12 +87,12 @@ static int read_binary(struct card *c, uint8_t *buf, size_t len, size_t *got)
     return CARD_OK;
 }
 
-int o_read_ef(struct card *c, uint16_t fid, uint8_t **buf, size_t *len)
+int card_o_read_ef(struct card *c, uint16_t fid, uint8_t **buf, size_t *len)
 {
     size_t size = 0;
     *buf = NULL;
     *len = 0;
-    int rv = o_select_ef(c, fid, &size);
+    int rv = card_o_select_ef(c, fid, &size);
     if (rv != CARD_OK)
         return rv;
     if (size > 0x8000)
@@ -122,7 +122,7 @@ static int read_df(struct card *c, uint16_t fid, enum card_p15_kind kind,
     uint8_t *b;
     size_t len;
     *n = 0;
-    int rv = o_read_ef(c, fid, &b, &len);
+    int rv = card_o_read_ef(c, fid, &b, &len);
     if (rv == CARD_E_NOT_FOUND)
         return CARD_OK;     /* no such directory: no such objects */
     if (rv != CARD_OK)
@@ -132,12 +132,12 @@ static int read_df(struct card *c, uint16_t fid, enum card_p15_kind kind,
     return rv;
 }
 
-int o_read_dir(struct card *c, struct o_dir *d)
+int card_o_read_dir(struct card *c, struct card_o_dir *d)
 {
     memset(d, 0, sizeof(*d));
     uint8_t *b;
     size_t len;
-    int rv = o_read_ef(c, 0x5031, &b, &len);
+    int rv = card_o_read_ef(c, 0x5031, &b, &len);
     if (rv != CARD_OK)
         return rv;
     rv = card_p15_decode_odf(b, len, &d->odf);
@@ -156,7 +156,7 @@ int o_read_dir(struct card *c, struct o_dir *d)
     return rv;
 }
 
-int o_find(const struct card_p15_obj *o, size_t n, const uint8_t *id, size_t idlen)
+int card_o_find(const struct card_p15_obj *o, size_t n, const uint8_t *id, size_t idlen)
 {
     for (size_t i = 0; i < n; i++)
         if (o[i].id_len == idlen && !memcmp(o[i].id, id, idlen))
@@ -174,7 +174,7 @@ static int dup(const uint8_t *p, size_t n, uint8_t **out, size_t *outlen)
     return CARD_OK;
 }
 
-int o_read_pubkey(struct card *c, unsigned ref, bool ec, struct card_container *k)
+int card_o_read_pubkey(struct card *c, unsigned ref, bool ec, struct card_container *k)
 {
     uint8_t d[] = { 0x4D, 0x09, 0x70, 0x07, 0xBF, 0xA0, (uint8_t)ref, 0x03,
                     0x7F, 0x49, 0x80 };
@@ -220,12 +220,12 @@ int o_read_pubkey(struct card *c, unsigned ref, bool ec, struct card_container *
 
 static int o_read_objects(struct card *c, struct card_objects *out)
 {
-    struct o_dir *d = malloc(sizeof(*d));
+    struct card_o_dir *d = malloc(sizeof(*d));
     if (!d)
         return CARD_E_HOST_MEMORY;
-    int rv = o_select_app(c);
+    int rv = card_o_select_app(c);
     if (rv == CARD_OK)
-        rv = o_read_dir(c, d);
+        rv = card_o_read_dir(c, d);
     if (rv != CARD_OK)
         goto out;
     out->c = calloc(d->nprk ? d->nprk : 1, sizeof(*out->c));
@@ -241,7 +241,7 @@ static int o_read_objects(struct card *c, struct card_objects *out)
             rv = CARD_E_BAD_RESPONSE;
             goto out;
         }
-        rv = o_read_pubkey(c, ref, p->ec, k);
+        rv = card_o_read_pubkey(c, ref, p->ec, k);
         if (rv == CARD_E_NOT_FOUND) {
             /* An entry naming no key: nothing to show for it. */
             card_container_clear(k);
@@ -258,13 +258,13 @@ static int o_read_objects(struct card *c, struct card_objects *out)
         k->can_decrypt = !p->ec && (p->usage & (P15_USAGE_DECRYPT |
                                                 P15_USAGE_UNWRAP)) != 0;
         out->n++;
-        int ci = o_find(d->crt, d->ncrt, p->id, p->id_len);
+        int ci = card_o_find(d->crt, d->ncrt, p->id, p->id_len);
         if (ci < 0)
             continue;       /* pending: no certificate committed yet */
         const struct card_p15_obj *cr = &d->crt[ci];
         uint8_t *der;
         size_t len;
-        rv = o_read_ef(c, path_fid(cr->path, cr->path_len, 0), &der, &len);
+        rv = card_o_read_ef(c, path_fid(cr->path, cr->path_len, 0), &der, &len);
         if (rv == CARD_E_NOT_FOUND) {
             rv = CARD_OK;       /* an entry naming no file: no certificate */
             continue;
@@ -331,7 +331,7 @@ static int o_init(struct card *c, struct card_info *info)
         return rv;
     uint8_t *b;
     size_t len;
-    if (o_read_ef(c, 0x2F01, &b, &len) == CARD_OK) {
+    if (card_o_read_ef(c, 0x2F01, &b, &len) == CARD_OK) {
         parse_ef_atr(c, b, len);
         free(b);
     }
@@ -349,10 +349,10 @@ static int o_init(struct card *c, struct card_info *info)
     if (card_tlv_find(sn, n, 0x5A, &t) != CARD_OK || t.len < 8)
         return CARD_E_BAD_RESPONSE;
     hexify(t.val + t.len - 8, 8, info->serial);
-    rv = o_select_app(c);
+    rv = card_o_select_app(c);
     if (rv != CARD_OK)
         return rv;
-    rv = o_read_ef(c, 0x5032, &b, &len);
+    rv = card_o_read_ef(c, 0x5032, &b, &len);
     if (rv != CARD_OK)
         return rv;
     struct card_p15_tokeninfo ti;
@@ -371,7 +371,7 @@ static int o_init(struct card *c, struct card_info *info)
     info->has_ec = info->has_pss = info->has_sha2 = info->has_puk = true;
     /* The PIN's length rules, from the AODF when it has them. */
     struct card_p15_odf odf;
-    if (o_read_ef(c, 0x5031, &b, &len) != CARD_OK)
+    if (card_o_read_ef(c, 0x5031, &b, &len) != CARD_OK)
         return CARD_OK;
     rv = card_p15_decode_odf(b, len, &odf);
     free(b);
@@ -379,7 +379,7 @@ static int o_init(struct card *c, struct card_info *info)
         return CARD_OK;
     uint16_t aodf = (uint16_t)(odf.aodf[odf.aodf_len - 2] << 8 |
                                odf.aodf[odf.aodf_len - 1]);
-    if (o_read_ef(c, aodf, &b, &len) != CARD_OK)
+    if (card_o_read_ef(c, aodf, &b, &len) != CARD_OK)
         return CARD_OK;
     struct card_p15_obj au[4];
     size_t na = 0;
@@ -405,11 +405,11 @@ static int o_init(struct card *c, struct card_info *info)
 
 static int o_change_counter(struct card *c, uint64_t *counter)
 {
-    int rv = o_select_app(c);
+    int rv = card_o_select_app(c);
     uint8_t *b = NULL;
     size_t len = 0;
     if (rv == CARD_OK)
-        rv = o_read_ef(c, 0x5034, &b, &len);
+        rv = card_o_read_ef(c, 0x5034, &b, &len);
     if (rv != CARD_OK)
         return rv;
     if (len != 4)
@@ -420,7 +420,7 @@ static int o_change_counter(struct card *c, uint64_t *counter)
     return rv;
 }
 
-int o_pin_pad(struct card *c, const char *pin, size_t len, uint8_t *out,
+int card_o_pin_pad(struct card *c, const char *pin, size_t len, uint8_t *out,
               size_t *outlen)
 {
     if (len < c->info.pin_min || len > c->info.pin_max || len > c->pin_pad)
@@ -433,7 +433,7 @@ int o_pin_pad(struct card *c, const char *pin, size_t len, uint8_t *out,
 
 static int o_pin_status(struct card *c, int *tries_left)
 {
-    int rv = o_select_app(c);
+    int rv = card_o_select_app(c);
     if (rv != CARD_OK)
         return rv;
     struct card_apdu a = { 0x00, 0x20, 0x00, O_PIN_REF, NULL, 0, false, 0, false };
@@ -456,7 +456,7 @@ static int verify(struct card *c, uint8_t ref, const char *pin, size_t len)
 {
     uint8_t blk[32];
     size_t n = 0;
-    int rv = o_pin_pad(c, pin, len, blk, &n);
+    int rv = card_o_pin_pad(c, pin, len, blk, &n);
     if (rv == CARD_OK) {
         struct card_apdu a = { 0x00, 0x20, 0x00, ref, blk, n, false, 0, false };
         rv = card_apdu_run(c, &a, NULL, NULL);
@@ -467,7 +467,7 @@ static int verify(struct card *c, uint8_t ref, const char *pin, size_t len)
 
 static int o_pin_verify(struct card *c, const char *pin, size_t len)
 {
-    int rv = o_select_app(c);
+    int rv = card_o_select_app(c);
     return rv == CARD_OK ? verify(c, O_PIN_REF, pin, len) : rv;
 }
 
@@ -476,11 +476,11 @@ static int o_pin_change(struct card *c, const char *old, size_t oldlen,
 {
     uint8_t blk[64];
     size_t n1 = 0, n2 = 0;
-    int rv = o_select_app(c);
+    int rv = card_o_select_app(c);
     if (rv == CARD_OK)
-        rv = o_pin_pad(c, old, oldlen, blk, &n1);
+        rv = card_o_pin_pad(c, old, oldlen, blk, &n1);
     if (rv == CARD_OK)
-        rv = o_pin_pad(c, neu, newlen, blk + n1, &n2);
+        rv = card_o_pin_pad(c, neu, newlen, blk + n1, &n2);
     if (rv == CARD_OK) {
         struct card_apdu a = { 0x00, 0x24, 0x00, O_PIN_REF, blk, n1 + n2, false, 0, false };
         rv = card_apdu_run(c, &a, NULL, NULL);
@@ -495,9 +495,9 @@ static int o_pin_unblock(struct card *c, const char *puk, size_t puklen,
 {
     uint8_t blk[32];
     size_t n = 0;
-    int rv = o_select_app(c);
+    int rv = card_o_select_app(c);
     if (rv == CARD_OK)
-        rv = o_pin_pad(c, neu, newlen, blk, &n);
+        rv = card_o_pin_pad(c, neu, newlen, blk, &n);
     if (rv == CARD_OK)
         rv = verify(c, O_PUK_REF, puk, puklen);
     if (rv == CARD_OK) {
@@ -551,7 +551,7 @@ static int o_sign(struct card *c, const struct card_container *k,
         return CARD_E_ARGS;
     if (*siglen < need)
         return CARD_E_ARGS;
-    int rv = o_select_app(c);
+    int rv = card_o_select_app(c);
     if (rv != CARD_OK)
         return rv;
     size_t n = *siglen;
@@ -584,7 +584,7 @@ static int o_decrypt(struct card *c, const struct card_container *k,
     size_t modlen = k->modulus_len ? k->modulus_len : k->bits / 8;
     if (k->type != CARD_KEY_RSA || inlen != modlen || inlen > 512)
         return CARD_E_ARGS;
-    int rv = o_select_app(c);
+    int rv = card_o_select_app(c);
     if (rv == CARD_OK)
         rv = mse(c, 0xB8, k->ref, 0x1A);
     if (rv != CARD_OK)
@@ -609,8 +609,8 @@ const struct card_driver card_driver_o = {
     .pin_unblock = o_pin_unblock,
     .sign = o_sign,
     .decrypt = o_decrypt,
-    .generate_key = o_generate_key,
-    .write_cert = o_write_cert,
-    .delete_cert = o_delete_cert,
-    .delete_key = o_delete_key,
+    .generate_key = card_o_generate_key,
+    .write_cert = card_o_write_cert,
+    .delete_cert = card_o_delete_cert,
+    .delete_key = card_o_delete_key,
 };

@@ -12,7 +12,7 @@ static const uint8_t rsa_e[] = { 0x01, 0x00, 0x01 };
 static const uint8_t p256_oid[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03,
                                     0x01, 0x07 };
 
-int o_write_df(struct card *c, uint16_t fid, const struct card_p15_obj *o, size_t n)
+int card_o_write_df(struct card *c, uint16_t fid, const struct card_p15_obj *o, size_t n)
 {
     uint8_t *buf = calloc(1, O_DF_SIZE);
     if (!buf)
@@ -32,7 +32,7 @@ int o_write_df(struct card *c, uint16_t fid, const struct card_p15_obj *o, size_
         used += len;
     }
     size_t size = 0;
-    rv = o_select_ef(c, fid, &size);
+    rv = card_o_select_ef(c, fid, &size);
     if (rv != CARD_OK)
         goto out;
     if (size < O_DF_SIZE && used > size) {
@@ -97,7 +97,7 @@ static int generate(struct card *c, unsigned ref, bool ec)
 }
 
 static void key_entry(struct card_p15_obj *o, enum card_p15_kind kind,
-                      const struct card_container *k, const struct o_dir *d)
+                      const struct card_container *k, const struct card_o_dir *d)
 {
     memset(o, 0, sizeof(*o));
     o->kind = kind;
@@ -123,7 +123,7 @@ static void key_entry(struct card_p15_obj *o, enum card_p15_kind kind,
     }
 }
 
-int o_generate_key(struct card *c, enum card_key_type type, unsigned bits,
+int card_o_generate_key(struct card *c, enum card_key_type type, unsigned bits,
                    struct card_container *out)
 {
     bool ec = type == CARD_KEY_EC_P256;
@@ -131,12 +131,12 @@ int o_generate_key(struct card *c, enum card_key_type type, unsigned bits,
         return CARD_E_ARGS;
     if ((ec && bits && bits != 256) || (!ec && bits != 2048))
         return CARD_E_ARGS;
-    struct o_dir *d = malloc(sizeof(*d));
+    struct card_o_dir *d = malloc(sizeof(*d));
     if (!d)
         return CARD_E_HOST_MEMORY;
-    int rv = o_select_app(c);
+    int rv = card_o_select_app(c);
     if (rv == CARD_OK)
-        rv = o_read_dir(c, d);
+        rv = card_o_read_dir(c, d);
     if (rv != CARD_OK)
         goto out;
     if (d->nprk >= O_MAX_OBJS || d->npuk >= O_MAX_OBJS) {
@@ -162,7 +162,7 @@ int o_generate_key(struct card *c, enum card_key_type type, unsigned bits,
         rv = CARD_E_CARD_FULL;
         goto out;
     }
-    rv = o_read_pubkey(c, ref, ec, out);
+    rv = card_o_read_pubkey(c, ref, ec, out);
     if (rv == CARD_OK && !ec && out->bits != bits)
         rv = CARD_E_BAD_RESPONSE;
     if (rv != CARD_OK)
@@ -171,9 +171,9 @@ int o_generate_key(struct card *c, enum card_key_type type, unsigned bits,
     out->can_decrypt = !ec;
     key_entry(&d->prk[d->nprk], P15_PRKEY, out, d);
     key_entry(&d->puk[d->npuk], P15_PUBKEY, out, d);
-    rv = o_write_df(c, d->prkdf, d->prk, d->nprk + 1);
+    rv = card_o_write_df(c, d->prkdf, d->prk, d->nprk + 1);
     if (rv == CARD_OK)
-        rv = o_write_df(c, d->pukdf, d->puk, d->npuk + 1);
+        rv = card_o_write_df(c, d->pukdf, d->puk, d->npuk + 1);
 out:
     if (rv != CARD_OK)
         card_container_clear(out);
@@ -202,30 +202,30 @@ static void drop(struct card_p15_obj *o, size_t *n, int i)
     (*n)--;
 }
 
-int o_write_cert(struct card *c, const uint8_t *id, size_t idlen,
+int card_o_write_cert(struct card *c, const uint8_t *id, size_t idlen,
                  const uint8_t *der, size_t len, const char *label)
 {
     if (len < 16 || len > 0x7FFF)
         return CARD_E_ARGS;
-    struct o_dir *d = malloc(sizeof(*d));
+    struct card_o_dir *d = malloc(sizeof(*d));
     if (!d)
         return CARD_E_HOST_MEMORY;
-    int rv = o_select_app(c);
+    int rv = card_o_select_app(c);
     if (rv == CARD_OK)
-        rv = o_read_dir(c, d);
+        rv = card_o_read_dir(c, d);
     if (rv != CARD_OK)
         goto out;
-    int pi = o_find(d->prk, d->nprk, id, idlen);
+    int pi = card_o_find(d->prk, d->nprk, id, idlen);
     if (pi < 0 || d->prk[pi].key_ref < 0) {
         rv = CARD_E_NOT_FOUND;
         goto out;
     }
-    int ci = o_find(d->crt, d->ncrt, id, idlen);
+    int ci = card_o_find(d->crt, d->ncrt, id, idlen);
     if (ci >= 0) {
         /* An entry whose file is gone is replaced; a real one is kept. */
         const struct card_p15_obj *cr = &d->crt[ci];
         rv = cr->path_len >= 2
-                 ? o_select_ef(c, (uint16_t)(cr->path[cr->path_len - 2] << 8 |
+                 ? card_o_select_ef(c, (uint16_t)(cr->path[cr->path_len - 2] << 8 |
                                              cr->path[cr->path_len - 1]), NULL)
                  : CARD_E_NOT_FOUND;
         if (rv != CARD_E_NOT_FOUND) {
@@ -246,7 +246,7 @@ int o_write_cert(struct card *c, const uint8_t *id, size_t idlen,
         goto out;
     rv = create_file(c, fid, len);
     if (rv == CARD_OK)
-        rv = o_select_ef(c, fid, NULL);
+        rv = card_o_select_ef(c, fid, NULL);
     for (size_t off = 0; rv == CARD_OK && off < len;) {
         size_t n = len - off < c->max_send ? len - off : c->max_send;
         struct card_apdu a = { 0x00, 0xD6, (uint8_t)(off >> 8), (uint8_t)off,
@@ -269,23 +269,23 @@ int o_write_cert(struct card *c, const uint8_t *id, size_t idlen,
         strncpy(e->label, label, sizeof(e->label) - 1);
     else
         card_cert_cn(der, len, e->label, sizeof(e->label));
-    rv = o_write_df(c, d->cdf, d->crt, d->ncrt + 1);
+    rv = card_o_write_df(c, d->cdf, d->crt, d->ncrt + 1);
 out:
     free(d);
     return rv;
 }
 
-int o_delete_cert(struct card *c, const uint8_t *id, size_t idlen)
+int card_o_delete_cert(struct card *c, const uint8_t *id, size_t idlen)
 {
-    struct o_dir *d = malloc(sizeof(*d));
+    struct card_o_dir *d = malloc(sizeof(*d));
     if (!d)
         return CARD_E_HOST_MEMORY;
-    int rv = o_select_app(c);
+    int rv = card_o_select_app(c);
     if (rv == CARD_OK)
-        rv = o_read_dir(c, d);
+        rv = card_o_read_dir(c, d);
     if (rv != CARD_OK)
         goto out;
-    int ci = o_find(d->crt, d->ncrt, id, idlen);
+    int ci = card_o_find(d->crt, d->ncrt, id, idlen);
     if (ci < 0) {
         rv = CARD_E_NOT_FOUND;
         goto out;
@@ -294,7 +294,7 @@ int o_delete_cert(struct card *c, const uint8_t *id, size_t idlen)
     size_t plen = d->crt[ci].path_len;
     memcpy(path, d->crt[ci].path, plen);
     drop(d->crt, &d->ncrt, ci);
-    rv = o_write_df(c, d->cdf, d->crt, d->ncrt);
+    rv = card_o_write_df(c, d->cdf, d->crt, d->ncrt);
     if (rv == CARD_OK && plen >= 2) {
         int r = delete_file(c, (uint16_t)(path[plen - 2] << 8 | path[plen - 1]));
         if (r != CARD_OK && r != CARD_E_NOT_FOUND)
@@ -305,34 +305,34 @@ out:
     return rv;
 }
 
-int o_delete_key(struct card *c, const uint8_t *id, size_t idlen)
+int card_o_delete_key(struct card *c, const uint8_t *id, size_t idlen)
 {
-    struct o_dir *d = malloc(sizeof(*d));
+    struct card_o_dir *d = malloc(sizeof(*d));
     if (!d)
         return CARD_E_HOST_MEMORY;
-    int rv = o_select_app(c);
+    int rv = card_o_select_app(c);
     if (rv == CARD_OK)
-        rv = o_read_dir(c, d);
+        rv = card_o_read_dir(c, d);
     if (rv != CARD_OK)
         goto out;
-    int pi = o_find(d->prk, d->nprk, id, idlen);
+    int pi = card_o_find(d->prk, d->nprk, id, idlen);
     if (pi < 0) {
         rv = CARD_E_NOT_FOUND;
         goto out;
     }
     unsigned ref = d->prk[pi].key_ref < 0 ? 0 : (unsigned)d->prk[pi].key_ref & 0x7F;
     /* The certificate goes first: a certificate without its key is useless. */
-    if (o_find(d->crt, d->ncrt, id, idlen) >= 0) {
-        rv = o_delete_cert(c, id, idlen);
+    if (card_o_find(d->crt, d->ncrt, id, idlen) >= 0) {
+        rv = card_o_delete_cert(c, id, idlen);
         if (rv != CARD_OK)
             goto out;
     }
     drop(d->prk, &d->nprk, pi);
-    rv = o_write_df(c, d->prkdf, d->prk, d->nprk);
-    int ui = o_find(d->puk, d->npuk, id, idlen);
+    rv = card_o_write_df(c, d->prkdf, d->prk, d->nprk);
+    int ui = card_o_find(d->puk, d->npuk, id, idlen);
     if (rv == CARD_OK && ui >= 0) {
         drop(d->puk, &d->npuk, ui);
-        rv = o_write_df(c, d->pukdf, d->puk, d->npuk);
+        rv = card_o_write_df(c, d->pukdf, d->puk, d->npuk);
     }
     if (rv == CARD_OK && ref) {
         rv = sdo_delete(c, 0x90, ref);
