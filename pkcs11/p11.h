@@ -172,6 +172,11 @@ struct p11_session {
 };
 
 void p11_opstate_clear(struct p11_opstate *o);
+/* An operation's key object and its container (sign.c). */
+CK_RV p11_op_key(struct p11_slot *s, CK_OBJECT_HANDLE h, bool priv,
+                 const struct card_container **c);
+/* Signature (and RSA block) length of a key. */
+size_t p11_sig_len(const struct card_container *c);
 
 /* ---- global state (init.c, wrap.c) ---- */
 struct p11_state {

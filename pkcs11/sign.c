@@ -1,6 +1,6 @@
-/* sign.c: C_Sign*, C_Verify* and C_Decrypt. The card does the private
- * key operation; hashing and DigestInfo are done here, and verification
- * is done in software from the public key.
+/* sign.c: C_Sign* and C_Verify*. The card does the private key
+ * operation; hashing and DigestInfo are done here, and verification is
+ * done in software from the public key.
  *
  * Length rules: a NULL output buffer asks for the length and a buffer
  * too small gets CKR_BUFFER_TOO_SMALL; neither ends the operation. Any
@@ -16,7 +16,7 @@
 #define SIG_MAX 512
 
 /* Resolves an operation's key: the object, and its container. */
-static CK_RV op_key(struct p11_slot *s, CK_OBJECT_HANDLE h, bool priv,
+CK_RV p11_op_key(struct p11_slot *s, CK_OBJECT_HANDLE h, bool priv,
                     const struct card_container **c)
 {
     struct p11_object *o = p11_object_get0(s, h, s->logged_in);
@@ -26,7 +26,7 @@ static CK_RV op_key(struct p11_slot *s, CK_OBJECT_HANDLE h, bool priv,
     return CKR_OK;
 }
 
-static size_t sig_len(const struct card_container *c)
+size_t p11_sig_len(const struct card_container *c)
 {
     return c->type == CARD_KEY_RSA ? (c->bits + 7) / 8 : 64;
 }
@@ -48,7 +48,7 @@ static CK_RV op_init(struct p11_session *ss, struct p11_opstate *op, const CK_ME
     if (!mech || mech->keygen ||
         p11_mech_info(card_get_info(s->card), false, m->mechanism, &mi) != CKR_OK)
         return CKR_MECHANISM_INVALID;
-    if ((rv = op_key(s, key, priv, &c)) != CKR_OK)
+    if ((rv = p11_op_key(s, key, priv, &c)) != CKR_OK)
         return rv;
     if (mech->ec != (c->type == CARD_KEY_EC_P256))
         return CKR_KEY_TYPE_INCONSISTENT;
@@ -114,7 +114,7 @@ static CK_RV op_input(struct p11_opstate *op, const struct card_container *c,
     }
     if (op->mech->alg == CARD_SIGN_RSA_PSS && len != (CK_ULONG)EVP_MD_get_size(op->pss_md))
         return CKR_DATA_LEN_RANGE;
-    if (op->mech->alg == CARD_SIGN_RSA_PKCS1 && len + 11 > sig_len(c))
+    if (op->mech->alg == CARD_SIGN_RSA_PKCS1 && len + 11 > p11_sig_len(c))
         return CKR_DATA_LEN_RANGE;
     if (op->mech->alg == CARD_SIGN_ECDSA && len > 32)
         len = 32;   /* ECDSA uses the leftmost bits of a longer hash */
@@ -152,9 +152,9 @@ static CK_RV sign_run(struct p11_session *ss, const CK_BYTE *data, CK_ULONG len,
     CK_RV rv = p11_token_objects(s);
     if (rv != CKR_OK)
         return rv;
-    if ((rv = op_key(s, ss->sign.key, true, &c)) != CKR_OK)
+    if ((rv = p11_op_key(s, ss->sign.key, true, &c)) != CKR_OK)
         goto out;
-    size_t need = sig_len(c);
+    size_t need = p11_sig_len(c);
     if (!sig) {
         *siglen = need;
         rv = CKR_OK;
@@ -238,7 +238,7 @@ CK_RV p11_verify_init(struct p11_session *ss, CK_MECHANISM *m, CK_OBJECT_HANDLE 
         return rv;
     const struct card_container *c;
     struct p11_slot *s = &p11_g.slots[ss->slot];
-    if (op_key(s, key, false, &c) != CKR_OK || !(ss->verify.pkey = p11_container_pkey(c))) {
+    if (p11_op_key(s, key, false, &c) != CKR_OK || !(ss->verify.pkey = p11_container_pkey(c))) {
         p11_opstate_clear(&ss->verify);
         return CKR_KEY_HANDLE_INVALID;
     }
@@ -262,7 +262,7 @@ static CK_RV verify_run(struct p11_session *ss, const CK_BYTE *data, CK_ULONG le
         rv = CKR_ARGUMENTS_BAD;
         goto out;
     }
-    if (siglen != sig_len(&fake)) {
+    if (siglen != p11_sig_len(&fake)) {
         rv = CKR_SIGNATURE_LEN_RANGE;
         goto out;
     }
@@ -353,115 +353,4 @@ CK_RV p11_verify_final(struct p11_session *ss, const CK_BYTE *sig, CK_ULONG sigl
         return CKR_OPERATION_NOT_INITIALIZED;
     ss->verify.multipart = true;
     return verify_run(ss, NULL, 0, sig, siglen);
-}
-
-/* ---- decryption on the card ---- */
-
-CK_RV p11_decrypt_init(struct p11_session *ss, CK_MECHANISM *m, CK_OBJECT_HANDLE key)
-{
-    struct p11_slot *s = &p11_g.slots[ss->slot];
-    const struct card_container *c;
-    if (ss->decrypting)
-        return CKR_OPERATION_ACTIVE;
-    if (!m)
-        return CKR_ARGUMENTS_BAD;
-    CK_RV rv = p11_token_objects(s);
-    if (rv != CKR_OK)
-        return rv;
-    p11_token_end(s);
-    if (m->mechanism != CKM_RSA_PKCS || !card_get_driver(s->card)->decrypt)
-        return CKR_MECHANISM_INVALID;
-    if (m->ulParameterLen)
-        return CKR_MECHANISM_PARAM_INVALID;
-    if ((rv = op_key(s, key, true, &c)) != CKR_OK)
-        return rv;
-    if (c->type != CARD_KEY_RSA)
-        return CKR_KEY_TYPE_INCONSISTENT;
-    struct p11_limits lim = p11_profile_limits(card_get_driver(s->card));
-    if (!c->can_decrypt || (lim.decrypt_in_max && sig_len(c) > lim.decrypt_in_max))
-        return CKR_KEY_FUNCTION_NOT_PERMITTED;
-    memset(&ss->decrypt, 0, sizeof(ss->decrypt));
-    ss->decrypt.key = key;
-    ss->decrypting = true;
-    return CKR_OK;
-}
-
-static void decrypt_end(struct p11_session *ss)
-{
-    p11_opstate_clear(&ss->decrypt);
-    ss->decrypting = false;
-}
-
-/* Hands out a kept result by the length rules. */
-static CK_RV decrypt_result(struct p11_session *ss, CK_BYTE *out, CK_ULONG *outlen)
-{
-    struct p11_opstate *op = &ss->decrypt;
-    if (!out) {
-        *outlen = op->resultlen;
-        return CKR_OK;
-    }
-    if (*outlen < op->resultlen) {
-        *outlen = op->resultlen;
-        return CKR_BUFFER_TOO_SMALL;
-    }
-    memcpy(out, op->result, op->resultlen);
-    *outlen = op->resultlen;
-    decrypt_end(ss);
-    return CKR_OK;
-}
-
-CK_RV p11_decrypt(struct p11_session *ss, const CK_BYTE *in, CK_ULONG inlen,
-                  CK_BYTE *out, CK_ULONG *outlen)
-{
-    struct p11_slot *s = &p11_g.slots[ss->slot];
-    const struct card_container *c;
-    if (!ss->decrypting)
-        return CKR_OPERATION_NOT_INITIALIZED;
-    if (!outlen || (!in && inlen)) {
-        decrypt_end(ss);
-        return CKR_ARGUMENTS_BAD;
-    }
-    if (ss->decrypt.result)
-        return decrypt_result(ss, out, outlen);
-    CK_RV rv = p11_token_objects(s);
-    if (rv != CKR_OK) {
-        if (rv != CKR_DEVICE_REMOVED)
-            decrypt_end(ss);
-        return rv;
-    }
-    if ((rv = op_key(s, ss->decrypt.key, true, &c)) != CKR_OK)
-        goto fail;
-    size_t k = sig_len(c);
-    if (!out) {
-        /* An upper bound; the exact length comes with the result. */
-        *outlen = k - 11;
-        p11_token_end(s);
-        return CKR_OK;
-    }
-    if (inlen != k) {
-        rv = CKR_ENCRYPTED_DATA_LEN_RANGE;
-        goto fail;
-    }
-    uint8_t *plain = malloc(k);
-    size_t plen = k;
-    if (!plain) {
-        rv = CKR_HOST_MEMORY;
-        goto fail;
-    }
-    rv = p11_card_result(s, card_decrypt(s->card, c, in, inlen, plain, &plen));
-    p11_token_end(s);
-    if (rv != CKR_OK) {
-        p11_secure_zero(plain, k);
-        free(plain);
-        if (rv != CKR_DEVICE_REMOVED)
-            decrypt_end(ss);
-        return rv;
-    }
-    ss->decrypt.result = plain;
-    ss->decrypt.resultlen = plen;
-    return decrypt_result(ss, out, outlen);
-fail:
-    p11_token_end(s);
-    decrypt_end(ss);
-    return rv;
 }

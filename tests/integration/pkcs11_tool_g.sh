@@ -3,7 +3,8 @@
 # personalised virtual card (tests/sandbox): slots, token, mechanisms,
 # objects with and without login, pkcs11-tool --test, a signature with
 # every advertised mechanism verified by openssl, on-card key generation
-# and a certificate written for it, NSS's view, and pkcs11-tool --moz-cert.
+# and a certificate written for it, deciphering, NSS's view, and
+# pkcs11-tool --moz-cert.
 # Profile: PKCS11_PROFILE (G by default; pkcs11_tool_o.sh runs O).
 # The PIN comes from the sandbox (CARDRENEW_PIN) and is never printed.
 set -u
@@ -153,6 +154,21 @@ toolpin --write-object "$T/cert.der" --type cert --id 0102 >"$T/w2" 2>&1
 tool -O --type cert >"$T/O3" 2>&1
 [ "$(grep -c 'Certificate Object' "$T/O3")" -eq 2 ] || fail "certificate count changed"
 ok "certificate written for the new key; one matching no key refused"
+
+# Deciphering on the card (G's short APDUs carry a 1024-bit cryptogram).
+bits=2048
+[ "$P" = G ] && bits=1024
+toolpin --keypairgen --key-type "rsa:$bits" --label decipher >"$T/kgd" 2>&1 || fail "keypairgen rsa:$bits: $(cat "$T/kgd")"
+DID=$(sed -n 's/^ *ID: *//p' "$T/kgd" | head -1)
+grep -A4 "Private Key Object" "$T/kgd" | grep -q "Usage:.*decrypt" || fail "rsa:$bits key cannot decrypt: $(cat "$T/kgd")"
+tool --read-object --type pubkey --id "$DID" -o "$T/dpub.der" >/dev/null 2>&1 || fail "read rsa:$bits public key"
+openssl pkey -pubin -inform DER -in "$T/dpub.der" -out "$T/dpub.pem" || fail "rsa:$bits public key parse"
+echo "a message for the card alone" >"$T/plain"
+openssl pkeyutl -encrypt -pubin -inkey "$T/dpub.pem" -in "$T/plain" -out "$T/crypt" || fail "encrypt"
+toolpin --decrypt -m RSA-PKCS --id "$DID" -i "$T/crypt" -o "$T/deciphered" >"$T/dec.log" 2>&1 ||
+    fail "decrypt: $(cat "$T/dec.log")"
+cmp -s "$T/plain" "$T/deciphered" || fail "deciphered text differs"
+ok "decrypt RSA-PKCS with an rsa:$bits key on the card"
 
 p11tool --provider "$M" --list-all >"$T/p11tool" 2>&1 || fail "p11tool: $(cat "$T/p11tool")"
 grep -q "Type: X.509 Certificate" "$T/p11tool" || fail "p11tool sees no certificate: $(cat "$T/p11tool")"

@@ -1,0 +1,232 @@
+/* objattrs.c: the attributes of a card's objects, built once per cache
+ * refresh from a container: a certificate (parsed for subject, issuer,
+ * serial and dates), its public key, and the private key whose secret
+ * parts exist but are sensitive. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
+#include <openssl/x509.h>
+
+#include "pkcs11/p11.h"
+
+static const uint8_t p256_oid[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+
+EVP_PKEY *p11_container_pkey(const struct card_container *c)
+{
+    EVP_PKEY *pkey = NULL;
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    BIGNUM *n = NULL, *e = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    if (!bld)
+        goto out;
+    if (c->type == CARD_KEY_RSA) {
+        n = BN_bin2bn(c->modulus, (int)c->modulus_len, NULL);
+        e = BN_bin2bn(c->exponent, (int)c->exponent_len, NULL);
+        if (!n || !e || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
+            !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e))
+            goto out;
+        ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    } else {
+        if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ||
+            !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, c->ec_point,
+                                              c->ec_point_len))
+            goto out;
+        ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    }
+    params = OSSL_PARAM_BLD_to_param(bld);
+    if (!ctx || !params || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+        EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+        pkey = NULL;
+out:
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(n);
+    BN_free(e);
+    return pkey;
+}
+
+static CK_RV add_der_name(struct p11_attrs *l, CK_ATTRIBUTE_TYPE t, const X509_NAME *name)
+{
+    unsigned char *der = NULL;
+    int len = i2d_X509_NAME(name, &der);
+    if (len < 0)
+        return CKR_GENERAL_ERROR;
+    CK_RV rv = p11_attrs_add(l, t, der, (CK_ULONG)len);
+    OPENSSL_free(der);
+    return rv;
+}
+
+static CK_RV add_date(struct p11_attrs *l, CK_ATTRIBUTE_TYPE t, const ASN1_TIME *at)
+{
+    struct tm tm;
+    if (!at || !ASN1_TIME_to_tm(at, &tm))
+        return p11_attrs_add(l, t, NULL, 0);
+    char buf[16];
+    CK_DATE d;
+    snprintf(buf, sizeof(buf), "%04d%02d%02d", (tm.tm_year + 1900) % 10000,
+             (tm.tm_mon + 1) % 100, tm.tm_mday % 100);
+    memcpy(d.year, buf, 4);
+    memcpy(d.month, buf + 4, 2);
+    memcpy(d.day, buf + 6, 2);
+    return p11_attrs_add(l, t, &d, sizeof(d));
+}
+
+/* The certificate's parts; NULL x leaves them out (a pending key). */
+static CK_RV cert_attrs(struct p11_attrs *l, const struct card_container *c, X509 *x)
+{
+    CK_RV rv = CKR_OK;
+    unsigned char *der = NULL;
+    int len;
+    if ((rv = p11_attrs_add_ulong(l, CKA_CERTIFICATE_TYPE, CKC_X_509)) ||
+        (rv = p11_attrs_add_bool(l, CKA_TRUSTED, false)) ||
+        (rv = p11_attrs_add_ulong(l, CKA_CERTIFICATE_CATEGORY, 1)) ||
+        (rv = p11_attrs_add_ulong(l, CKA_JAVA_MIDP_SECURITY_DOMAIN, 0)) ||
+        (rv = p11_attrs_add(l, CKA_URL, NULL, 0)) ||
+        (rv = p11_attrs_add(l, CKA_HASH_OF_SUBJECT_PUBLIC_KEY, NULL, 0)) ||
+        (rv = p11_attrs_add(l, CKA_HASH_OF_ISSUER_PUBLIC_KEY, NULL, 0)) ||
+        (rv = p11_attrs_add(l, CKA_VALUE, c->cert, c->cert_len)) ||
+        (rv = add_der_name(l, CKA_ISSUER, X509_get_issuer_name(x))) ||
+        (rv = add_date(l, CKA_START_DATE, X509_get0_notBefore(x))) ||
+        (rv = add_date(l, CKA_END_DATE, X509_get0_notAfter(x))))
+        return rv;
+    len = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &der);
+    if (len < 0)
+        return CKR_GENERAL_ERROR;
+    rv = p11_attrs_add(l, CKA_SERIAL_NUMBER, der, (CK_ULONG)len);
+    OPENSSL_free(der);
+    return rv;
+}
+
+static CK_RV key_attrs(struct p11_attrs *l, const struct card_container *c, bool priv,
+                       const struct p11_limits *lim)
+{
+    CK_RV rv;
+    bool rsa = c->type == CARD_KEY_RSA;
+    /* A cryptogram the profile's APDUs cannot carry cannot be deciphered. */
+    bool decrypt = rsa && c->can_decrypt &&
+                   (!lim->decrypt_in_max || (c->bits + 7) / 8 <= lim->decrypt_in_max);
+    if ((rv = p11_attrs_add_ulong(l, CKA_KEY_TYPE, rsa ? CKK_RSA : CKK_EC)) ||
+        (rv = p11_attrs_add(l, CKA_START_DATE, NULL, 0)) ||
+        (rv = p11_attrs_add(l, CKA_END_DATE, NULL, 0)) ||
+        (rv = p11_attrs_add_bool(l, CKA_DERIVE, false)) ||
+        (rv = p11_attrs_add_bool(l, CKA_LOCAL, true)) ||
+        (rv = p11_attrs_add_ulong(l, CKA_KEY_GEN_MECHANISM,
+                                  rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN)))
+        return rv;
+    if (rsa) {
+        if ((rv = p11_attrs_add(l, CKA_MODULUS, c->modulus, c->modulus_len)) ||
+            (rv = p11_attrs_add(l, CKA_PUBLIC_EXPONENT, c->exponent, c->exponent_len)) ||
+            (rv = p11_attrs_add_ulong(l, CKA_MODULUS_BITS, c->bits)))
+            return rv;
+    } else {
+        uint8_t pt[2 + 133];
+        if (c->ec_point_len > 133)
+            return CKR_DEVICE_ERROR;
+        pt[0] = 0x04;
+        pt[1] = (uint8_t)c->ec_point_len;
+        memcpy(pt + 2, c->ec_point, c->ec_point_len);
+        if ((rv = p11_attrs_add(l, CKA_EC_PARAMS, p256_oid, sizeof(p256_oid))) ||
+            (!priv && (rv = p11_attrs_add(l, CKA_EC_POINT, pt, c->ec_point_len + 2))))
+            return rv;
+    }
+    EVP_PKEY *pk = p11_container_pkey(c);
+    unsigned char *spki = NULL;
+    int len = pk ? i2d_PUBKEY(pk, &spki) : -1;
+    EVP_PKEY_free(pk);
+    rv = len > 0 ? p11_attrs_add(l, CKA_PUBLIC_KEY_INFO, spki, (CK_ULONG)len)
+                 : p11_attrs_add(l, CKA_PUBLIC_KEY_INFO, NULL, 0);
+    OPENSSL_free(spki);
+    if (rv != CKR_OK)
+        return rv;
+    if (priv) {
+        if ((rv = p11_attrs_add_bool(l, CKA_SENSITIVE, true)) ||
+            (rv = p11_attrs_add_bool(l, CKA_ALWAYS_SENSITIVE, true)) ||
+            (rv = p11_attrs_add_bool(l, CKA_EXTRACTABLE, false)) ||
+            (rv = p11_attrs_add_bool(l, CKA_NEVER_EXTRACTABLE, true)) ||
+            (rv = p11_attrs_add_bool(l, CKA_SIGN, c->can_sign)) ||
+            (rv = p11_attrs_add_bool(l, CKA_DECRYPT, decrypt)) ||
+            (rv = p11_attrs_add_bool(l, CKA_SIGN_RECOVER, false)) ||
+            (rv = p11_attrs_add_bool(l, CKA_UNWRAP, false)) ||
+            (rv = p11_attrs_add_bool(l, CKA_ALWAYS_AUTHENTICATE, false)) ||
+            (rv = p11_attrs_add_bool(l, CKA_WRAP_WITH_TRUSTED, false)))
+            return rv;
+        static const CK_ATTRIBUTE_TYPE secret_rsa[] = {
+            CKA_PRIVATE_EXPONENT, CKA_PRIME_1, CKA_PRIME_2,
+            CKA_EXPONENT_1, CKA_EXPONENT_2, CKA_COEFFICIENT,
+        };
+        if (rsa) {
+            for (size_t i = 0; i < sizeof(secret_rsa) / sizeof(secret_rsa[0]); i++)
+                if ((rv = p11_attrs_add_sensitive(l, secret_rsa[i])))
+                    return rv;
+        } else if ((rv = p11_attrs_add_sensitive(l, CKA_VALUE))) {
+            return rv;
+        }
+    } else {
+        if ((rv = p11_attrs_add_bool(l, CKA_ENCRYPT, decrypt)) ||
+            (rv = p11_attrs_add_bool(l, CKA_VERIFY, true)) ||
+            (rv = p11_attrs_add_bool(l, CKA_VERIFY_RECOVER, false)) ||
+            (rv = p11_attrs_add_bool(l, CKA_WRAP, false)) ||
+            (rv = p11_attrs_add_bool(l, CKA_TRUSTED, false)))
+            return rv;
+    }
+    return CKR_OK;
+}
+
+static void label_of(const struct card_container *c, X509 *x, const char *asked,
+                     char *out, size_t n)
+{
+    size_t l = strnlen(c->label, sizeof(c->label));
+    const char *src = l ? c->label : asked;
+    if (!l && asked)
+        l = strlen(asked);
+    if (l) {
+        l = l < n - 1 ? l : n - 1;
+        memcpy(out, src, l);
+        out[l] = '\0';
+        return;
+    }
+    if (x && X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName,
+                                       out, (int)n) > 0)
+        return;
+    snprintf(out, n, "key %u", c->ref);
+}
+
+CK_RV p11_object_attrs_build(const struct card_container *c, enum p11_kind kind,
+                             const struct p11_limits *lim, const char *asked,
+                             struct p11_attrs *l)
+{
+    X509 *x = NULL;
+    if (c->cert) {
+        const unsigned char *p = c->cert;
+        x = d2i_X509(NULL, &p, (long)c->cert_len);
+    }
+    if (kind == P11_CERT && !x)
+        return CKR_DEVICE_ERROR;
+    static const CK_OBJECT_CLASS cls[] = { CKO_CERTIFICATE, CKO_PUBLIC_KEY, CKO_PRIVATE_KEY };
+    char label[128];
+    label_of(c, x, asked, label, sizeof(label));
+    CK_RV rv;
+    if ((rv = p11_attrs_add_ulong(l, CKA_CLASS, cls[kind])) ||
+        (rv = p11_attrs_add_bool(l, CKA_TOKEN, true)) ||
+        (rv = p11_attrs_add_bool(l, CKA_PRIVATE, kind == P11_PRIV)) ||
+        (rv = p11_attrs_add_bool(l, CKA_MODIFIABLE, false)) ||
+        (rv = p11_attrs_add_bool(l, CKA_COPYABLE, false)) ||
+        (rv = p11_attrs_add_bool(l, CKA_DESTROYABLE, kind != P11_PUB)) ||
+        (rv = p11_attrs_add(l, CKA_LABEL, label, strlen(label))) ||
+        (rv = p11_attrs_add(l, CKA_ID, c->id, c->id_len)))
+        goto out;
+    if (x)
+        rv = add_der_name(l, CKA_SUBJECT, X509_get_subject_name(x));
+    else if (kind != P11_CERT)
+        rv = p11_attrs_add(l, CKA_SUBJECT, NULL, 0);
+    if (rv != CKR_OK)
+        goto out;
+    rv = kind == P11_CERT ? cert_attrs(l, c, x) : key_attrs(l, c, kind == P11_PRIV, lim);
+out:
+    X509_free(x);
+    return rv;
+}
