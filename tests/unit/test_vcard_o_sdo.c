@@ -67,7 +67,9 @@ static void keygen_rsa(void **state)
     assert_int_equal(ot_tx(st, "00 CB 3F FF 0B 4D 09 70 07 BF 90 01 03 7F 48 80 00", d, &n), 0x6A80);
     /* generation on a used reference; without parameters; bad forms */
     assert_int_equal(ot_tx(st, GEN("01"), NULL, NULL), 0x6A89);
-    assert_int_equal(ot_tx(st, PUT_EXP("01"), NULL, NULL), 0x6A89);
+    assert_int_equal(ot_tx(st, PUT_EXP("01"), NULL, NULL), 0x9000);   /* the key stays */
+    assert_int_equal(ot_tx(st, GEN("01"), NULL, NULL), 0x6A89);
+    assert_int_equal(ot_tx(st, GET_PUB("01"), d, &n), 0x610E);
     assert_int_equal(ot_tx(st, GEN("03"), NULL, NULL), 0x6A88);
     assert_int_equal(ot_tx(st, GEN("0D"), NULL, NULL), 0x6A88);
     assert_int_equal(ot_tx(st, "00 47 00 00 05 70 03 BF A0 03", NULL, NULL), 0x6A80);

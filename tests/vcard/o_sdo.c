@@ -356,8 +356,8 @@ uint16_t vc_o_put_data(struct o_card *c, const struct o_apdu *a, bool *persist)
     const uint8_t *v = in + off;
     if (!c->pin_ok)
         return SW_SEC_STATUS;
-    if (s->key)
-        return SW_EXISTS;
+    /* Parameters put on a reference that holds a key wait there unused:
+     * the GENERATE that follows is what answers 6A 89. */
     if (cls == CLS_PRV) {
         /* A0 { 80 02 <modulus bytes> }: the size of the next RSA key */
         size_t o = 0, l2;
