@@ -13,16 +13,8 @@
 
 #include <openssl/sha.h>
 
-#include "card/card_int.h"
+#include "card/driver_g.h"
 #include "card/x509.h"
-
-#define G_FILE_SIZE 8000
-#define G_HDR 110
-#define G_CHUNK 248
-#define G_MAX_ENTRIES 12
-#define G_PIN_MIN 6
-#define G_PIN_MAX 16
-#define G_SIG_IN_MAX 36
 
 static const uint8_t g_atr[] = {
     0x3B, 0xF9, 0x18, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x45,
@@ -31,202 +23,13 @@ static const uint8_t g_atr[] = {
 static const uint8_t g_aid[] = {
     0xA0, 0x00, 0x00, 0x00, 0x18, 0x0A, 0x00, 0x00, 0x01, 0x63, 0x42, 0x00,
 };
-static const uint8_t g_path[] = { 0x16, 0x00, 0x00, 0x04 };
 static const uint8_t g_e[] = { 0x01, 0x00, 0x01 };
-
-struct g_entry {
-    bool alloc;
-    unsigned ref, bits;
-    size_t cert_off, cert_len;      /* alloc with a certificate found */
-};
-
-struct g_store {
-    uint8_t *buf;                   /* bytes 0..used */
-    size_t used;
-    struct g_entry e[G_MAX_ENTRIES];
-    size_t n;
-    size_t coff[G_MAX_ENTRIES], clen[G_MAX_ENTRIES];   /* as a scan finds them */
-    size_t ncert, nalloc;
-};
-
-static int read_pubkey(struct card *c, unsigned ref, uint8_t *mod, size_t *len);
-
-static void store_free(struct g_store *s)
-{
-    free(s->buf);
-    memset(s, 0, sizeof(*s));
-}
 
 static bool g_match_atr(const uint8_t *atr, size_t len)
 {
     return len == sizeof(g_atr) && !memcmp(atr, g_atr, len);
 }
 
-static int select_store(struct card *c)
-{
-    struct card_apdu a = { 0x00, 0xA4, 0x08, 0x0C, g_path, sizeof(g_path), false, 0, false };
-    return card_apdu_run(c, &a, NULL, NULL);
-}
-
-/* READ BINARY; 62 82 (end of file reached) still carries data. */
-static int read_at(struct card *c, size_t off, uint8_t *out, size_t want, size_t *got)
-{
-    struct card_apdu a = { 0x00, 0xB0, (uint8_t)(off >> 8), (uint8_t)off, NULL, 0,
-                           true, want, false };
-    uint16_t sw = 0;
-    size_t n = want;
-    int rv = card_apdu_transmit(c, &a, out, &n, &sw);
-    if (rv != CARD_OK)
-        return rv;
-    if (sw != 0x9000 && sw != 0x6282)
-        return card_sw_to_rv(sw);
-    *got = n;
-    return CARD_OK;
-}
-
-static int write_at(struct card *c, size_t off, const uint8_t *data, size_t len)
-{
-    struct card_apdu a = { 0x00, 0xD6, (uint8_t)(off >> 8), (uint8_t)off, data, len,
-                           false, 0, false };
-    return card_apdu_run(c, &a, NULL, NULL);
-}
-
-/* Parses the header and finds each allocated entry's certificate. */
-static int store_parse(struct g_store *s)
-{
-    const uint8_t *b = s->buf;
-    size_t pos = 2;
-    s->n = 0;
-    while (pos < s->used && pos < G_HDR && b[pos] == 0x01) {
-        if (s->n == G_MAX_ENTRIES || pos + 2 > s->used)
-            return CARD_E_BAD_RESPONSE;
-        struct g_entry *e = &s->e[s->n];
-        memset(e, 0, sizeof(*e));
-        size_t sz = b[pos + 1] == 0xFE ? 9 : b[pos + 1] == 0xF0 ? 8 : 0;
-        if (!sz || pos + sz > s->used || pos + sz > G_HDR)
-            return CARD_E_BAD_RESPONSE;
-        e->alloc = sz == 9;
-        e->ref = b[pos + 4];
-        if (e->alloc)
-            e->bits = (unsigned)b[pos + 5] << 8 | b[pos + 6];
-        if (e->ref < 0x03 || e->ref > 0x0E)
-            return CARD_E_BAD_RESPONSE;
-        s->n++;
-        pos += sz;
-    }
-    for (size_t k = 0; k < s->n; k++)
-        s->nalloc += s->e[k].alloc;
-    /* Certificates, as a scanner for 30 82 finds them. */
-    size_t i = 0, p = G_HDR;
-    while (p + 4 <= s->used) {
-        if (b[p] != 0x30 || b[p + 1] != 0x82) {
-            p++;
-            continue;
-        }
-        size_t len = 4 + ((size_t)b[p + 2] << 8 | b[p + 3]);
-        if (p + len > s->used)
-            return CARD_E_BAD_RESPONSE;     /* a certificate past the end */
-        while (i < s->n && !s->e[i].alloc)
-            i++;
-        if (i == s->n)
-            break;                          /* more certificates than entries */
-        s->coff[s->ncert] = p;
-        s->clen[s->ncert++] = len;
-        s->e[i].cert_off = p;
-        s->e[i].cert_len = len;
-        i++;
-        p += len;
-    }
-    return CARD_OK;
-}
-
-/* Fewer certificates than allocated entries: a deletion was cut between
- * its two writes, so order no longer pairs them. Give each certificate
- * to the entry whose key it certifies; the rest show their keys alone. */
-static int store_repair(struct card *c, struct g_store *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        s->e[i].cert_off = s->e[i].cert_len = 0;
-    for (size_t j = 0; j < s->ncert; j++) {
-        struct card_container k = { 0 };
-        if (card_cert_pubkey(s->buf + s->coff[j], s->clen[j], &k) != CARD_OK ||
-            k.type != CARD_KEY_RSA) {
-            card_container_clear(&k);
-            continue;
-        }
-        for (size_t i = 0; i < s->n; i++) {
-            struct g_entry *e = &s->e[i];
-            if (!e->alloc || e->cert_len)
-                continue;
-            uint8_t mod[512];
-            size_t len = sizeof(mod);
-            int rv = read_pubkey(c, e->ref, mod, &len);
-            if (rv == CARD_E_NOT_FOUND)
-                continue;
-            if (rv != CARD_OK) {
-                card_container_clear(&k);
-                return rv;
-            }
-            if (len == k.modulus_len && !memcmp(mod, k.modulus, len)) {
-                e->cert_off = s->coff[j];
-                e->cert_len = s->clen[j];
-                break;
-            }
-        }
-        card_container_clear(&k);
-    }
-    return CARD_OK;
-}
-
-static int store_read(struct card *c, struct g_store *s)
-{
-    memset(s, 0, sizeof(*s));
-    int rv = select_store(c);
-    if (rv != CARD_OK)
-        return rv;
-    uint8_t first[G_CHUNK];
-    size_t got = 0;
-    rv = read_at(c, 0, first, G_CHUNK, &got);
-    if (rv != CARD_OK)
-        return rv;
-    if (got < 2)
-        return CARD_E_BAD_RESPONSE;
-    s->used = (size_t)first[0] << 8 | first[1];
-    if (s->used < 2 || s->used > G_FILE_SIZE)
-        return CARD_E_BAD_RESPONSE;
-    s->buf = malloc(s->used);
-    if (!s->buf)
-        return CARD_E_HOST_MEMORY;
-    size_t have = got < s->used ? got : s->used;
-    memcpy(s->buf, first, have);
-    while (have < s->used) {
-        size_t want = s->used - have < G_CHUNK ? s->used - have : G_CHUNK;
-        rv = read_at(c, have, s->buf + have, want, &got);
-        if (rv == CARD_OK && got == 0)
-            rv = CARD_E_BAD_RESPONSE;       /* used length past the file */
-        if (rv != CARD_OK) {
-            store_free(s);
-            return rv;
-        }
-        have += got;
-    }
-    rv = store_parse(s);
-    if (rv == CARD_OK && s->ncert && s->ncert < s->nalloc)
-        rv = store_repair(c, s);
-    if (rv != CARD_OK)
-        store_free(s);
-    return rv;
-}
-
-/* The modulus of the key under ref, or CARD_E_NOT_FOUND (6A 88). */
-static int read_pubkey(struct card *c, unsigned ref, uint8_t *mod, size_t *len)
-{
-    struct card_apdu a = { 0x80, 0x46, 0x01, (uint8_t)ref, NULL, 0, true, 0, false };
-    int rv = card_apdu_run(c, &a, mod, len);
-    if (rv == CARD_OK && (*len < 64 || mod[0] == 0))
-        rv = CARD_E_BAD_RESPONSE;
-    return rv;
-}
 
 static int fill_rsa(struct card_container *k, unsigned ref, const uint8_t *mod,
                     size_t len)
@@ -248,8 +51,8 @@ static int fill_rsa(struct card_container *k, unsigned ref, const uint8_t *mod,
 
 static int g_read_objects(struct card *c, struct card_objects *out)
 {
-    struct g_store s;
-    int rv = store_read(c, &s);
+    struct card_g_store s;
+    int rv = card_g_store_read(c, &s);
     if (rv != CARD_OK)
         return rv;
     out->c = calloc(G_MAX_ENTRIES, sizeof(*out->c));
@@ -258,7 +61,7 @@ static int g_read_objects(struct card *c, struct card_objects *out)
         goto out;
     }
     for (size_t i = 0; i < s.n; i++) {
-        struct g_entry *e = &s.e[i];
+        struct card_g_entry *e = &s.e[i];
         struct card_container *k = &out->c[out->n];
         if (e->alloc && e->cert_len) {
             rv = card_cert_pubkey(s.buf + e->cert_off, e->cert_len, k);
@@ -284,7 +87,7 @@ static int g_read_objects(struct card *c, struct card_objects *out)
          * allocated one without a certificate shows its key alone. */
         uint8_t mod[512];
         size_t len = sizeof(mod);
-        rv = read_pubkey(c, e->ref, mod, &len);
+        rv = card_g_read_pubkey(c, e->ref, mod, &len);
         if (rv == CARD_E_NOT_FOUND) {
             rv = CARD_OK;
             continue;
@@ -300,7 +103,7 @@ static int g_read_objects(struct card *c, struct card_objects *out)
 out:
     if (rv != CARD_OK)
         card_objects_clear(out);
-    store_free(&s);
+    card_g_store_free(&s);
     return rv;
 }
 
@@ -348,8 +151,8 @@ static int g_init(struct card *c, struct card_info *info)
     info->has_ec = info->has_pss = info->has_sha2 = info->has_puk = false;
 
     /* No holder name on the card: the label is the first certificate's CN. */
-    struct g_store s;
-    rv = store_read(c, &s);
+    struct card_g_store s;
+    rv = card_g_store_read(c, &s);
     if (rv != CARD_OK)
         return rv;
     for (size_t i = 0; i < s.n; i++) {
@@ -359,18 +162,18 @@ static int g_init(struct card *c, struct card_info *info)
             break;
         }
     }
-    store_free(&s);
+    card_g_store_free(&s);
     return CARD_OK;
 }
 
 static int g_change_counter(struct card *c, uint64_t *counter)
 {
-    int rv = select_store(c);
+    int rv = card_g_select_store(c);
     if (rv != CARD_OK)
         return rv;
     uint8_t hdr[G_HDR];
     size_t got = 0;
-    rv = read_at(c, 0, hdr, G_HDR, &got);
+    rv = card_g_read_at(c, 0, hdr, G_HDR, &got);
     if (rv != CARD_OK)
         return rv;
     if (got != G_HDR)
@@ -500,34 +303,6 @@ static int g_decrypt(struct card *c, const struct card_container *k,
     return card_apdu_run(c, &a, out, outlen);
 }
 
-/* The header for this table: used length, entries, 00 padding. */
-static void build_header(uint8_t hdr[G_HDR], size_t used, const struct g_entry *e,
-                         size_t n)
-{
-    memset(hdr, 0, G_HDR);
-    hdr[0] = (uint8_t)(used >> 8);
-    hdr[1] = (uint8_t)used;
-    size_t p = 2;
-    for (size_t i = 0; i < n; i++) {
-        hdr[p] = 0x01;
-        hdr[p + 1] = e[i].alloc ? 0xFE : 0xF0;
-        hdr[p + 4] = (uint8_t)e[i].ref;
-        if (e[i].alloc) {
-            hdr[p + 5] = (uint8_t)(e[i].bits >> 8);
-            hdr[p + 6] = (uint8_t)e[i].bits;
-        }
-        p += e[i].alloc ? 9 : 8;
-    }
-}
-
-static size_t last_alloc(const struct g_store *s)
-{
-    size_t last = 0;
-    for (size_t i = 0; i < s->n; i++)
-        if (s->e[i].alloc)
-            last = i + 1;
-    return last;
-}
 
 static int g_generate_key(struct card *c, enum card_key_type type, unsigned bits,
                           struct card_container *out)
@@ -536,13 +311,13 @@ static int g_generate_key(struct card *c, enum card_key_type type, unsigned bits
         return CARD_E_UNSUPPORTED;
     if (bits != 1024 && bits != 2048)
         return CARD_E_ARGS;
-    struct g_store s;
-    int rv = store_read(c, &s);
+    struct card_g_store s;
+    int rv = card_g_store_read(c, &s);
     if (rv != CARD_OK)
         return rv;
     /* A free entry after every allocated one keeps certificate order equal
      * to table order; the commit may move an earlier one there instead. */
-    size_t after = last_alloc(&s);
+    size_t after = card_g_last_alloc(&s);
     unsigned ref = 0;
     for (size_t pass = 0; pass < 2 && !ref; pass++) {
         for (size_t i = pass ? 0 : after; i < (pass ? after : s.n) && !ref; i++) {
@@ -550,7 +325,7 @@ static int g_generate_key(struct card *c, enum card_key_type type, unsigned bits
                 continue;
             uint8_t mod[512];
             size_t len = sizeof(mod);
-            rv = read_pubkey(c, s.e[i].ref, mod, &len);
+            rv = card_g_read_pubkey(c, s.e[i].ref, mod, &len);
             if (rv == CARD_E_NOT_FOUND)
                 ref = s.e[i].ref;
             else if (rv != CARD_OK)
@@ -576,19 +351,19 @@ static int g_generate_key(struct card *c, enum card_key_type type, unsigned bits
     if (rv != CARD_OK)
         card_container_clear(out);
 out:
-    store_free(&s);
+    card_g_store_free(&s);
     return rv;
 }
 
 /* The entry whose key has this id; its modulus read back from the card
  * when it has no certificate. */
-static int find_entry(struct card *c, const struct g_store *s, const uint8_t *id,
+static int find_entry(struct card *c, const struct card_g_store *s, const uint8_t *id,
                       size_t idlen, size_t *idx, unsigned *bits)
 {
     if (idlen != SHA_DIGEST_LENGTH)
         return CARD_E_NOT_FOUND;
     for (size_t i = 0; i < s->n; i++) {
-        const struct g_entry *e = &s->e[i];
+        const struct card_g_entry *e = &s->e[i];
         struct card_container k = { 0 };
         int rv;
         if (e->alloc && e->cert_len) {
@@ -596,7 +371,7 @@ static int find_entry(struct card *c, const struct g_store *s, const uint8_t *id
         } else {
             uint8_t mod[512];
             size_t len = sizeof(mod);
-            rv = read_pubkey(c, e->ref, mod, &len);
+            rv = card_g_read_pubkey(c, e->ref, mod, &len);
             if (rv == CARD_E_NOT_FOUND) {
                 card_container_clear(&k);
                 continue;
@@ -626,8 +401,8 @@ static int g_write_cert(struct card *c, const uint8_t *id, size_t idlen,
     if (len < 256 || len > 0xFFFF + 4 || der[0] != 0x30 || der[1] != 0x82 ||
         4 + ((size_t)der[2] << 8 | der[3]) != len)
         return CARD_E_ARGS;
-    struct g_store s;
-    int rv = store_read(c, &s);
+    struct card_g_store s;
+    int rv = card_g_store_read(c, &s);
     if (rv != CARD_OK)
         return rv;
     size_t idx = 0;
@@ -646,14 +421,14 @@ static int g_write_cert(struct card *c, const uint8_t *id, size_t idlen,
     }
     for (size_t off = 0; off < len; off += G_CHUNK) {
         size_t n = len - off < G_CHUNK ? len - off : G_CHUNK;
-        rv = write_at(c, pos + off, der + off, n);
+        rv = card_g_write_at(c, pos + off, der + off, n);
         if (rv != CARD_OK)
             goto out;
     }
     /* The new entry goes right after the allocated ones, so the scan gives
      * the new certificate (last in the file) to it. */
-    struct g_entry t[G_MAX_ENTRIES];
-    size_t n = 0, after = last_alloc(&s);
+    struct card_g_entry t[G_MAX_ENTRIES];
+    size_t n = 0, after = card_g_last_alloc(&s);
     for (size_t i = 0; i < after; i++)
         if (i != idx)
             t[n++] = s.e[i];
@@ -665,24 +440,24 @@ static int g_write_cert(struct card *c, const uint8_t *id, size_t idlen,
         if (i != idx)
             t[n++] = s.e[i];
     uint8_t hdr[G_HDR];
-    build_header(hdr, pos + len, t, n);
-    rv = write_at(c, 0, hdr, G_HDR);
+    card_g_build_header(hdr, pos + len, t, n);
+    rv = card_g_write_at(c, 0, hdr, G_HDR);
 out:
-    store_free(&s);
+    card_g_store_free(&s);
     return rv;
 }
 
 static int g_delete_cert(struct card *c, const uint8_t *id, size_t idlen)
 {
-    struct g_store s;
-    int rv = store_read(c, &s);
+    struct card_g_store s;
+    int rv = card_g_store_read(c, &s);
     if (rv != CARD_OK)
         return rv;
     size_t idx = 0;
     rv = find_entry(c, &s, id, idlen, &idx, NULL);
     if (rv != CARD_OK)
         goto out;
-    struct g_entry *e = &s.e[idx];
+    struct card_g_entry *e = &s.e[idx];
     if (!e->alloc) {
         rv = CARD_E_NOT_FOUND;
         goto out;
@@ -696,7 +471,7 @@ static int g_delete_cert(struct card *c, const uint8_t *id, size_t idlen)
             used = s.e[i].cert_off + s.e[i].cert_len;
     e->alloc = false;
     uint8_t hdr[G_HDR];
-    build_header(hdr, used, s.e, s.n);
+    card_g_build_header(hdr, used, s.e, s.n);
 
     if (len) {
         /* Zero the body from its end back; the 30 82 LL LL goes last, so
@@ -705,7 +480,7 @@ static int g_delete_cert(struct card *c, const uint8_t *id, size_t idlen)
         size_t end = off + len;
         while (end > off + 4) {
             size_t start = end - off - 4 > G_CHUNK ? end - G_CHUNK : off + 4;
-            rv = write_at(c, start, zero, end - start);
+            rv = card_g_write_at(c, start, zero, end - start);
             if (rv != CARD_OK)
                 goto out;
             end = start;
@@ -717,30 +492,30 @@ static int g_delete_cert(struct card *c, const uint8_t *id, size_t idlen)
             memcpy(both, hdr, G_HDR);
             memcpy(both + G_HDR, s.buf + G_HDR, off - G_HDR);
             memset(both + off, 0, 4);
-            rv = write_at(c, 0, both, off + 4);
+            rv = card_g_write_at(c, 0, both, off + 4);
             goto out;
         }
-        rv = write_at(c, off, zero, 4);
+        rv = card_g_write_at(c, off, zero, 4);
         if (rv != CARD_OK)
             goto out;
     }
-    rv = write_at(c, 0, hdr, G_HDR);
+    rv = card_g_write_at(c, 0, hdr, G_HDR);
 out:
-    store_free(&s);
+    card_g_store_free(&s);
     return rv;
 }
 
 static int g_delete_key(struct card *c, const uint8_t *id, size_t idlen)
 {
-    struct g_store s;
-    int rv = store_read(c, &s);
+    struct card_g_store s;
+    int rv = card_g_store_read(c, &s);
     if (rv != CARD_OK)
         return rv;
     size_t idx = 0;
     rv = find_entry(c, &s, id, idlen, &idx, NULL);
     unsigned ref = s.e[idx].ref;
     bool alloc = s.e[idx].alloc;
-    store_free(&s);
+    card_g_store_free(&s);
     if (rv != CARD_OK)
         return rv;
     /* A container is a key and its certificate: the certificate goes first. */
