@@ -118,7 +118,7 @@ int cli_pin_read(const char *src, char *buf, size_t bufsize, size_t *len,
     case CLI_PIN_ENV: {
         const char *v = getenv(arg);
         if (!v) {
-            snprintf(err, errlen, "--pin-source: the environment variable %s is not set", arg);
+            snprintf(err, errlen, "--pin-source: the environment variable %s is not set: export it, or use file:PATH or fd:N", arg);
             goto fail;
         }
         size_t n = strlen(v);
@@ -135,7 +135,7 @@ int cli_pin_read(const char *src, char *buf, size_t bufsize, size_t *len,
     case CLI_PIN_FILE:
         fd = open(arg, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-            snprintf(err, errlen, "--pin-source: cannot read %s: %s", arg, strerror(errno));
+            snprintf(err, errlen, "--pin-source: cannot read %s: %s (check the path)", arg, strerror(errno));
             goto fail;
         }
         rc = read_line(fd, buf, max, len, &too_long);

@@ -212,7 +212,7 @@ EVP_PKEY *renew_cardkey_new(struct renew_p11 *p, CK_OBJECT_HANDLE priv, EVP_PKEY
     }
     return out;
 fail:
-    renew_fail(e, RENEW_E_TOKEN, "cannot use the card's key with OpenSSL (out of memory?)");
+    renew_fail(e, RENEW_E_TOKEN, "cannot use the card's key with OpenSSL (out of memory?): close other programs and retry");
 fail_quiet:
     free(k);
     RSA_free(rsa);

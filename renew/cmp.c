@@ -37,7 +37,7 @@ static int url_parse(const struct renew_ca *ca, struct url *u, struct renew_err 
     if (!OSSL_HTTP_parse_url(ca->url, &u->ssl, NULL, &u->host, &u->port, &portnum,
                              &u->path, NULL, NULL)) {
         ERR_clear_error();
-        return renew_fail(e, RENEW_E_USAGE, "the CA URL \"%s\" is not a valid http URL", ca->url);
+        return renew_fail(e, RENEW_E_USAGE, "the CA URL \"%s\" is not a valid http URL: check --ca or ca_url", ca->url);
     }
     if (u->ssl) {
         url_free(u);
@@ -162,7 +162,7 @@ int renew_cmp_kur(const struct renew_ca *ca, X509 *oldcert, EVP_PKEY *oldkey,
         rc = e->code;
         goto out;
     }
-    rc = renew_fail(e, RENEW_E_TOKEN, "cannot set up the CMP request (out of memory?)");
+    rc = renew_fail(e, RENEW_E_TOKEN, "cannot set up the CMP request (out of memory?): close other programs and retry");
     ctx = OSSL_CMP_CTX_new(NULL, NULL);
     log_hooks = h;
     if (!ctx || !OSSL_CMP_CTX_set_log_cb(ctx, log_cb) ||

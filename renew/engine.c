@@ -163,7 +163,7 @@ static int cardkey_of(struct run *r, struct renew_cred *c, EVP_PKEY **key, EVP_P
     *pub = renew_p11_pubkey(&r->p, c);
     if (!*pub)
         return renew_fail(r->e, RENEW_E_TOKEN,
-                          "cannot read the public key of the key on your smartcard");
+                          "cannot read the public key of the key on your smartcard: run cardrenew --diagnose");
     *key = renew_cardkey_new(&r->p, c->priv, *pub, r->e);
     return *key ? 0 : r->e->code;
 }
@@ -252,7 +252,7 @@ static int new_cert(struct run *r, EVP_PKEY *oldkey, bool reuse)
     unsigned char *der = NULL;
     int len = i2d_X509(r->issued, &der);
     if (len <= 0)
-        return renew_fail(r->e, RENEW_E_TOKEN, "cannot encode the new certificate");
+        return renew_fail(r->e, RENEW_E_TOKEN, "cannot encode the new certificate: nothing was written; run cardrenew --renew again");
     free(r->j.cert);
     r->j.cert = malloc((size_t)len);
     if (r->j.cert)
@@ -260,7 +260,7 @@ static int new_cert(struct run *r, EVP_PKEY *oldkey, bool reuse)
     r->j.cert_len = (size_t)len;
     OPENSSL_free(der);
     if (!r->j.cert)
-        return renew_fail(r->e, RENEW_E_TOKEN, "out of memory");
+        return renew_fail(r->e, RENEW_E_TOKEN, "out of memory: close other programs and run cardrenew --renew again");
     step(r, "saving the new certificate to the renewal journal");
     if ((rc = save(r, RENEW_J_ISSUED)))
         return rc;

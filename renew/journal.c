@@ -32,7 +32,7 @@ static int state_dir(char *out, size_t outlen, struct renew_err *e)
         return renew_fail(e, RENEW_E_USAGE,
                           "cannot find a place for the renewal journal: set HOME or XDG_STATE_HOME");
     if (n < 0 || (size_t)n >= outlen)
-        return renew_fail(e, RENEW_E_USAGE, "the state directory path is too long");
+        return renew_fail(e, RENEW_E_USAGE, "the state directory path is too long: set a shorter XDG_STATE_HOME");
     return 0;
 }
 
@@ -100,7 +100,7 @@ int renew_journal_save(const char *serial, const struct renew_journal *j, struct
     snprintf(dir, sizeof dir, "%s", path);
     *strrchr(dir, '/') = '\0';
     if (mkdirs(dir) != 0)
-        return renew_fail(e, RENEW_E_USAGE, "cannot create %s: %s", dir, strerror(errno));
+        return renew_fail(e, RENEW_E_USAGE, "cannot create the journal directory %s: %s (check XDG_STATE_HOME)", dir, strerror(errno));
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;

@@ -154,7 +154,7 @@ int renew_uri_match(const char *uri, const CK_TOKEN_INFO *ti, struct renew_err *
         return 1;
     P11KitUri *u = p11_kit_uri_new();
     if (!u)
-        return renew_fail(e, RENEW_E_TOKEN, "out of memory"), -1;
+        return renew_fail(e, RENEW_E_TOKEN, "out of memory: close other programs and retry"), -1;
     int r = p11_kit_uri_parse(uri, P11_KIT_URI_FOR_ANY, u);
     if (r != P11_KIT_URI_OK) {
         p11_kit_uri_free(u);
@@ -190,7 +190,7 @@ int renew_p11_slots(struct renew_p11 *p, const char *uri, CK_SLOT_ID **slots,
     if (rv == CKR_OK && count) {
         list = calloc(count, sizeof *list);
         if (!list)
-            return renew_fail(e, RENEW_E_TOKEN, "out of memory");
+            return renew_fail(e, RENEW_E_TOKEN, "out of memory: close other programs and retry");
         rv = p->f->C_GetSlotList(CK_TRUE, list, &count);
     }
     if (rv != CKR_OK) {
@@ -399,7 +399,7 @@ int renew_p11_creds(struct renew_p11 *p, struct renew_cred **out, size_t *n_out,
             free(id);
             if (!cr) {
                 renew_p11_creds_free(all, n);
-                return renew_fail(e, RENEW_E_TOKEN, "out of memory");
+                return renew_fail(e, RENEW_E_TOKEN, "out of memory: close other programs and retry");
             }
             if (classes[c] == CKO_PRIVATE_KEY) {
                 cr->priv = h[i];

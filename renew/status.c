@@ -43,7 +43,7 @@ int renew_status(const struct renew_target *t, int window_days, time_t now,
             if (!c[i].has_cert)
                 continue;
             if (add(&all, &n, &cap)) {
-                rc = renew_fail(e, RENEW_E_TOKEN, "out of memory");
+                rc = renew_fail(e, RENEW_E_TOKEN, "out of memory: close other programs and retry");
                 break;
             }
             struct renew_cert_info *ci = &all[n++];

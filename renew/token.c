@@ -75,10 +75,10 @@ int renew_token_generate(struct renew_p11 *p, const struct renew_cred *old, cons
     if (ec && renew_p11_attr(p, old->priv, CKA_EC_PARAMS, &params, &params_len) != CKR_OK &&
         (!old->has_pub ||
          renew_p11_attr(p, old->pub, CKA_EC_PARAMS, &params, &params_len) != CKR_OK))
-        return renew_fail(e, RENEW_E_TOKEN, "cannot read the curve of the key on the card");
+        return renew_fail(e, RENEW_E_TOKEN, "cannot read the curve of the key on the card: run cardrenew --diagnose");
     if (RAND_bytes(tmp_id, sizeof tmp_id) != 1) {
         free(params);
-        return renew_fail(e, RENEW_E_TOKEN, "no random numbers for a key id");
+        return renew_fail(e, RENEW_E_TOKEN, "no random numbers for a key id: retry");
     }
     CK_ATTRIBUTE pub[8] = {
         { CKA_TOKEN, &yes, 1 }, { CKA_VERIFY, &yes, 1 }, { CKA_ID, tmp_id, sizeof tmp_id },
@@ -136,7 +136,7 @@ int renew_token_write_cert(struct renew_p11 *p, X509 *cert, const unsigned char 
     int serl = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert), &ser);
     int rc;
     if (derl <= 0 || subjl <= 0 || issl <= 0 || serl <= 0) {
-        rc = renew_fail(e, RENEW_E_TOKEN, "cannot encode the new certificate");
+        rc = renew_fail(e, RENEW_E_TOKEN, "cannot encode the new certificate: nothing was written; run cardrenew --renew again");
         goto out;
     }
     CK_ATTRIBUTE t[] = {
