@@ -94,7 +94,7 @@ uint16_t vc_o_verify(struct o_card *c, const struct o_apdu *a, bool *persist)
 static bool split(const struct o_secret *s, const uint8_t *d, size_t n,
                   size_t *old_len, const uint8_t **nw, size_t *nw_len)
 {
-    if (n == 16 && (d[7] == 0xFF || unpad(d, 8) == 8)) {
+    if (n == 16) {
         *old_len = unpad(d, 8);
         *nw = d + 8;
         *nw_len = unpad(d + 8, 8);
