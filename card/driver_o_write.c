@@ -2,6 +2,7 @@
  * order: the key pair (GENERATE), its PrKDF and PuKDF entries (a pending
  * key), its certificate file 34<ref>, and last the one CDF write that
  * commits it. Deletion undoes it in the reverse order. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,7 +107,10 @@ static void key_entry(struct card_p15_obj *o, enum card_p15_kind kind,
     o->id_len = k->id_len;
     o->key_ref = (int)(0x80 | k->ref);
     o->bits = k->bits;
+    snprintf(o->label, sizeof(o->label), "Key %02X", k->ref);
     if (kind == P15_PRKEY) {
+        o->access = P15_ACCESS_SENSITIVE | P15_ACCESS_ALWAYS_SENSITIVE |
+                    P15_ACCESS_NEVER_EXTRACTABLE | P15_ACCESS_LOCAL;
         o->usage = P15_USAGE_SIGN | P15_USAGE_NONREP |
                    (o->ec ? 0 : P15_USAGE_DECRYPT | P15_USAGE_SIGNRECOVER |
                                 P15_USAGE_UNWRAP);

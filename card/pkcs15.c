@@ -132,7 +132,7 @@ static int decode_class(const struct card_tlv *seq, struct card_p15_obj *o)
 {
     const uint8_t *p = seq->val, *end = seq->val + seq->len;
     struct card_tlv t;
-    int rv;
+    int rv, bits = 0;
     bool have_id = false;
     while ((rv = card_tlv_next(&p, end, &t)) == CARD_OK) {
         if (t.tag == 0x04 && !have_id) {
@@ -140,7 +140,11 @@ static int decode_class(const struct card_tlv *seq, struct card_p15_obj *o)
                 return CARD_E_BAD_RESPONSE;
             have_id = true;
         } else if (t.tag == 0x03 && o->kind != P15_AUTH) {
-            o->usage = get_bits(&t);
+            /* usage, then accessFlags */
+            if (bits++ == 0)
+                o->usage = get_bits(&t);
+            else
+                o->access = get_bits(&t);
         } else if (t.tag == 0x02 && o->kind != P15_AUTH) {
             unsigned v;
             if (get_uint(&t, &v) != CARD_OK)
@@ -271,6 +275,8 @@ size_t card_p15_encode(const struct card_p15_obj *o, uint8_t *out, size_t cap)
     put(&cls, 0x04, o->id, o->id_len);
     if (o->kind != P15_CERT) {
         put_bits(&cls, o->usage, 10);
+        if (o->access)
+            put_bits(&cls, o->access, 5);
         if (o->key_ref >= 0)
             put_uint(&cls, 0x02, (unsigned)o->key_ref);
     }

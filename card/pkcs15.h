@@ -19,6 +19,13 @@ enum card_p15_kind { P15_PRKEY, P15_PUBKEY, P15_CERT, P15_AUTH };
 #define P15_USAGE_VERIFY    (1u << 6)
 #define P15_USAGE_NONREP    (1u << 9)
 
+/* KeyAccessFlags */
+#define P15_ACCESS_SENSITIVE        (1u << 0)
+#define P15_ACCESS_EXTRACTABLE      (1u << 1)
+#define P15_ACCESS_ALWAYS_SENSITIVE (1u << 2)
+#define P15_ACCESS_NEVER_EXTRACTABLE (1u << 3)
+#define P15_ACCESS_LOCAL            (1u << 4)
+
 struct card_p15_obj {
     enum card_p15_kind kind;
     bool ec;                    /* keys: privateECKey / publicECKey */
@@ -28,6 +35,7 @@ struct card_p15_obj {
     uint8_t auth_id[32];        /* keys: the PIN that guards them */
     size_t auth_id_len;
     unsigned usage;
+    unsigned access;            /* keys: KeyAccessFlags */
     int key_ref;                /* keyReference or pinReference; -1 none */
     uint8_t path[16];
     size_t path_len;

@@ -128,6 +128,7 @@ static void obj(struct card_p15_obj *o, enum card_p15_kind kind, bool ec,
     o->bits = ec ? 0 : 2048;
     if (kind == P15_PRKEY) {
         o->usage = P15_USAGE_SIGN | P15_USAGE_DECRYPT | P15_USAGE_NONREP;
+        o->access = P15_ACCESS_SENSITIVE | P15_ACCESS_NEVER_EXTRACTABLE | P15_ACCESS_LOCAL;
         o->auth_id[0] = 1;
         o->auth_id_len = 1;
     } else if (kind == P15_PUBKEY) {
@@ -164,6 +165,7 @@ static void roundtrip(enum card_p15_kind kind, bool ec)
         assert_int_equal(out[i].ec, kind == P15_CERT ? false : in[i].ec);
         assert_int_equal(out[i].key_ref, in[i].key_ref);
         assert_int_equal(out[i].usage, in[i].usage);
+        assert_int_equal(out[i].access, in[i].access);
         assert_int_equal(out[i].path_len, in[i].path_len);
         if (kind != P15_CERT && !in[i].ec)
             assert_int_equal(out[i].bits, 2048);
