@@ -473,6 +473,27 @@ static void test_wait_woken_by_finalize(void **state)
     init(NULL);
 }
 
+static void test_set_pin(void **state)
+{
+    (void)state;
+    NEED_TOKEN();
+    CK_SESSION_HANDLE ro, rw = open_rw();
+    assert_int_equal(f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ro), CKR_OK);
+    const char *neu = "24681357";
+    CK_ULONG pl = strlen(pin), nl = strlen(neu);
+    assert_int_equal(f->C_SetPIN(ro, (CK_UTF8CHAR *)pin, pl, (CK_UTF8CHAR *)neu, nl), CKR_SESSION_READ_ONLY);
+    assert_int_equal(f->C_SetPIN(rw, (CK_UTF8CHAR *)pin, pl, (CK_UTF8CHAR *)"1", 1), CKR_PIN_LEN_RANGE);
+    CK_RV rv = f->C_SetPIN(rw, (CK_UTF8CHAR *)pin, pl, (CK_UTF8CHAR *)neu, nl);
+    if (rv == CKR_FUNCTION_NOT_SUPPORTED)
+        skip();
+    assert_int_equal(rv, CKR_OK);
+    assert_int_equal(f->C_Login(rw, CKU_USER, (CK_UTF8CHAR *)neu, nl), CKR_OK);
+    assert_int_equal(f->C_SetPIN(rw, (CK_UTF8CHAR *)neu, nl, (CK_UTF8CHAR *)pin, pl), CKR_OK);
+    assert_int_equal(f->C_Logout(rw), CKR_OK);
+    assert_int_equal(login(rw), CKR_OK);
+    f->C_CloseAllSessions(slot);
+}
+
 /* Last, as it blocks the card: the PIN counter as token flags. */
 static void test_pin_lock(void **state)
 {
@@ -510,6 +531,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_other_process, init, fini),
         cmocka_unit_test_setup_teardown(test_pulled_and_back, init, fini),
         cmocka_unit_test_setup_teardown(test_wait_woken_by_finalize, init, fini),
+        cmocka_unit_test_setup_teardown(test_set_pin, init, fini),
         cmocka_unit_test_setup_teardown(test_pin_lock, init, fini),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
