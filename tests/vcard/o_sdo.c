@@ -141,17 +141,15 @@ static uint16_t answer_sdo(struct o_resp *r, uint8_t cls, uint8_t ref,
     return SW_OK;
 }
 
+/* A0 { A1 { 8C <acl> }, <extra> }: the SDO's descriptor. */
 static size_t docp(uint8_t *o, const uint8_t *acl, size_t acl_len,
                    const uint8_t *extra, size_t extra_len)
 {
-    uint8_t in[64];
-    size_t n = 0, a = tlv(in, 0x8C, acl, acl_len);
-    uint8_t acls[32];
-    memcpy(acls, in, a);
-    n = tlv(in, 0xA1, acls, a);
+    uint8_t rule[32], in[64];
+    size_t r = tlv(rule, 0x8C, acl, acl_len);
+    size_t n = tlv(in, 0xA1, rule, r);
     memcpy(in + n, extra, extra_len);
-    n += extra_len;
-    return tlv(o, 0xA0, in, n);
+    return tlv(o, 0xA0, in, n + extra_len);
 }
 
 static uint16_t get_chv(struct o_card *c, uint8_t ref, unsigned tag, struct o_resp *r)
