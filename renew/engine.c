@@ -27,6 +27,7 @@ struct run {
     struct renew_journal j;
     X509 *issued;
     int md_nid;
+    int lock;                       /* fd holding the per-token lock */
     struct renew_err *e;
 };
 
@@ -342,6 +343,9 @@ static int run(struct run *r, char *pin, size_t pin_len, struct renew_result *re
     bool pair;
     EVP_PKEY *oldkey = NULL, *oldpub = NULL;
     int rc, removed;
+    /* Locked first, so a second run spends no PIN try. */
+    if ((r->lock = renew_journal_lock(r->p.serial, r->e)) < 0)
+        return r->e->code;
     if ((rc = renew_p11_login(&r->p, pin, pin_len, r->e)))
         return rc;
     if ((rc = reload(r)))
@@ -444,7 +448,7 @@ int renew_run(const struct renew_target *t, const struct renew_ca *ca, char *pin
               size_t pin_len, const struct renew_hooks *h, struct renew_result *res,
               struct renew_err *e)
 {
-    struct run r = { .h = h, .ca = ca, .e = e };
+    struct run r = { .h = h, .ca = ca, .e = e, .lock = -1 };
     int rc;
     memset(res, 0, sizeof *res);
     if ((rc = renew_p11_load(&r.p, t->module, e)) == 0 &&
@@ -455,5 +459,6 @@ int renew_run(const struct renew_target *t, const struct renew_ca *ca, char *pin
     renew_p11_creds_free(r.creds, r.ncreds);
     renew_journal_clear(&r.j);
     renew_p11_unload(&r.p);
+    renew_journal_unlock(r.lock);
     return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "renew/journal.h"
@@ -188,6 +189,40 @@ void renew_journal_clear(struct renew_journal *j)
 {
     free(j->cert);
     memset(j, 0, sizeof *j);
+}
+
+int renew_journal_lock(const char *serial, struct renew_err *e)
+{
+    char path[512], lock[520], dir[512];
+    if (renew_journal_path(serial, path, sizeof path, e))
+        return -1;
+    snprintf(dir, sizeof dir, "%s", path);
+    *strrchr(dir, '/') = '\0';
+    if (mkdirs(dir) != 0) {
+        renew_fail(e, RENEW_E_USAGE, "cannot create the journal directory %s: %s (check XDG_STATE_HOME)",
+                   dir, strerror(errno));
+        return -1;
+    }
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        renew_fail(e, RENEW_E_USAGE, "cannot open %s: %s (check XDG_STATE_HOME)", lock,
+                   strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        renew_fail(e, RENEW_E_TOKEN,
+                   "another cardrenew is already renewing this smartcard: let it finish, then run cardrenew --status");
+        return -1;
+    }
+    return fd;
+}
+
+void renew_journal_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd);      /* releases the lock */
 }
 
 enum renew_action renew_resume_decide(const struct renew_seen *s)

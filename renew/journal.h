@@ -32,6 +32,10 @@ int renew_journal_path(const char *serial, char *out, size_t outlen, struct rene
 int renew_journal_load(const char *serial, struct renew_journal *j, struct renew_err *e);
 int renew_journal_save(const char *serial, const struct renew_journal *j, struct renew_err *e);
 void renew_journal_clear(struct renew_journal *j);
+/* One renewal per token at a time: an exclusive lock beside the journal.
+ * Returns the lock's fd (>= 0) or -1 with e set. */
+int renew_journal_lock(const char *serial, struct renew_err *e);
+void renew_journal_unlock(int fd);
 
 /* What a (re)run does first, from the journal and what is on the token. */
 enum renew_action {

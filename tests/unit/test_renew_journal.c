@@ -121,6 +121,24 @@ static void test_serial_cannot_escape_the_directory(void **state)
     assert_non_null(strstr(path, "/cardrenew/"));
 }
 
+static void test_one_renewal_per_token(void **state)
+{
+    (void)state;
+    struct renew_err e;
+    int a = renew_journal_lock("S3", &e);
+    assert_true(a >= 0);
+    assert_int_equal(renew_journal_lock("S3", &e), -1);
+    assert_int_equal(e.code, RENEW_E_TOKEN);
+    assert_non_null(strstr(e.msg, "already renewing"));
+    int b = renew_journal_lock("S4", &e);
+    assert_true(b >= 0);
+    renew_journal_unlock(a);
+    renew_journal_unlock(b);
+    a = renew_journal_lock("S3", &e);
+    assert_true(a >= 0);
+    renew_journal_unlock(a);
+}
+
 static void test_resume_decisions(void **state)
 {
     (void)state;
@@ -158,6 +176,7 @@ int main(void)
         cmocka_unit_test(test_stray_temp_file_is_ignored),
         cmocka_unit_test(test_damaged_journal_is_reported),
         cmocka_unit_test(test_serial_cannot_escape_the_directory),
+        cmocka_unit_test(test_one_renewal_per_token),
         cmocka_unit_test(test_resume_decisions),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
