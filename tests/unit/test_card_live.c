@@ -21,6 +21,8 @@
 #include "card/card.h"
 
 #include <PCSC/winscard.h>
+#include <pthread.h>
+#include <unistd.h>
 
 static EVP_PKEY *pub_of(const struct card_container *k)
 {
@@ -351,6 +353,30 @@ static void vcard_ctl(const char *what)
     assert_int_equal(system(cmd), 0);
 }
 
+static void *cancel_later(void *ctx)
+{
+    usleep(200 * 1000);
+    card_ctx_cancel(ctx);
+    return NULL;
+}
+
+/* A wait with no timeout ends when another thread cancels it. */
+static void test_live_cancel(void **state)
+{
+    (void)state;
+    if (!getenv("CARDRENEW_TEST_PIN"))
+        skip();
+    struct card_ctx *ctx;
+    assert_int_equal(card_ctx_new(card_pcsc_default(), &ctx), CARD_OK);
+    char reader[256];
+    assert_int_equal(card_ctx_wait(ctx, 0, reader, sizeof(reader)), CARD_E_NO_CARD);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, cancel_later, ctx), 0);
+    assert_int_equal(card_ctx_wait(ctx, -1, reader, sizeof(reader)), CARD_E_ARGS);
+    pthread_join(t, NULL);
+    card_ctx_free(ctx);
+}
+
 /* The card is pulled and put back: the reader event is seen, card_begin
  * says the card is gone, then reports the new insertion once. */
 static void test_live_removal(void **state)
@@ -423,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_live),
         cmocka_unit_test(test_live_reset),
         cmocka_unit_test(test_live_removal),
+        cmocka_unit_test(test_live_cancel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
