@@ -176,6 +176,13 @@ int card_o_generate_key(struct card *c, enum card_key_type type, unsigned bits,
     key_entry(&d->prk[d->nprk], P15_PRKEY, out, d);
     key_entry(&d->puk[d->npuk], P15_PUBKEY, out, d);
     rv = card_o_write_df(c, d->prkdf, d->prk, d->nprk + 1);
+    if (rv != CARD_OK && rv != CARD_E_REMOVED && rv != CARD_E_NO_CARD) {
+        /* No entry names the new key: take it back rather than leave a
+         * reference that nothing lists. */
+        sdo_delete(c, 0x90, ref);
+        sdo_delete(c, 0xA0, ref);
+        goto out;
+    }
     if (rv == CARD_OK)
         rv = card_o_write_df(c, d->pukdf, d->puk, d->npuk + 1);
 out:

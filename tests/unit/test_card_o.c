@@ -416,6 +416,17 @@ static void test_generate(void **state)
     assert_memory_equal(k.id, id, 20);
     assert_null(k.cert);
     card_container_clear(&k);
+    /* The PrKDF has no room: the new key is taken back. */
+    build_card();
+    expect_dir();
+    sc_expect("00 DB 3F FF 0E 70 0C BF A0 03 08 7F 49 05 82 03 01 00 01", "90 00");
+    sc_expect("00 47 00 00 05 70 03 BF 90 03", "90 00");
+    expect_pub_rsa(3);
+    sc_expect_data("00 A4 01 04 02 70 02 00", fcp, sizeof(fcp), 0x9000);
+    sc_expect_prefix("00 D6 00 00 00 03 C0", "6A 84");
+    sc_expect("00 DB 3F FF 06 70 04 BF 90 03 00", "90 00");
+    sc_expect("00 DB 3F FF 06 70 04 BF A0 03 00", "90 00");
+    assert_int_equal(card_generate_key(c, CARD_KEY_RSA, 2048, &k), CARD_E_CARD_FULL);
     /* The card is full. */
     build_card();
     expect_dir();
