@@ -248,8 +248,15 @@ int card_begin(struct card *c)
         c->lost_reported = false;
     }
     int rv = recover(c);
-    if (rv != CARD_OK)
+    if (rv == CARD_E_NO_CARD || rv == CARD_E_COMM || rv == CARD_E_MUTE ||
+        rv == CARD_E_HOST_MEMORY)
         return rv;
+    if (rv != CARD_OK) {
+        /* A card is there but not the one we had (or not one we speak
+         * with any more): for the caller, ours was removed. */
+        c->lost_reported = true;
+        return CARD_E_REMOVED;
+    }
     if (c->lost_reported)
         return CARD_OK;         /* already told by the command that saw it */
     /* Report it once, outside a transaction: the caller will not end it. */
