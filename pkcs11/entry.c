@@ -60,6 +60,16 @@ static CK_RV f_Initialize(CK_VOID_PTR a) { return traced("C_Initialize", p11_ini
 static CK_RV f_Finalize(CK_VOID_PTR r) { return traced("C_Finalize", p11_finalize(r)); }
 static CK_RV f_GetInfo(CK_INFO_PTR i)
 { if (!p11_is_initialized()) return CKR_CRYPTOKI_NOT_INITIALIZED; return traced("C_GetInfo", p11_get_info(i)); }
+/* Through the 3.0 interface the library reports Cryptoki 3.0. */
+static CK_RV f_GetInfo3(CK_INFO_PTR i)
+{
+    CK_RV rv = f_GetInfo(i);
+    if (rv == CKR_OK) {
+        i->cryptokiVersion.major = 3;
+        i->cryptokiVersion.minor = 0;
+    }
+    return rv;
+}
 static CK_RV f_GetSlotList(CK_BBOOL p, CK_SLOT_ID_PTR l, CK_ULONG_PTR c)
 { GLOBAL_CALL("C_GetSlotList", p11_get_slot_list(p, l, c)); }
 static CK_RV f_GetSlotInfo(CK_SLOT_ID id, CK_SLOT_INFO_PTR i)
@@ -220,8 +230,9 @@ static CK_RV f_VerifyMsg(CK_SESSION_HANDLE h, CK_VOID_PTR p, CK_ULONG pl, CK_BYT
                          CK_BYTE_PTR s, CK_ULONG sl)
 { (void)h; (void)p; (void)pl; (void)d; (void)dl; (void)s; (void)sl; NOT_SUPPORTED("C_VerifyMessage"); }
 
-#define LIST_2_40                                                            \
-    f_Initialize, f_Finalize, f_GetInfo, C_GetFunctionList, f_GetSlotList,   \
+#define LIST_2_40 f_Initialize, f_Finalize, f_GetInfo, LIST_AFTER_INFO
+#define LIST_AFTER_INFO                                                      \
+    C_GetFunctionList, f_GetSlotList,                                        \
     f_GetSlotInfo, f_GetTokenInfo, f_GetMechanismList, f_GetMechanismInfo,   \
     f_InitToken, f_InitPIN, f_SetPIN, f_OpenSession, f_CloseSession,         \
     f_CloseAllSessions, f_GetSessionInfo, f_GetOperationState,               \
@@ -354,7 +365,7 @@ typedef struct {
 } list_3_0_t;
 
 static list_3_0_t list_3_0 = {
-    { 3, 0 }, LIST_2_40,
+    { 3, 0 }, f_Initialize, f_Finalize, f_GetInfo3, LIST_AFTER_INFO,
     f_GetInterfaceList, f_GetInterface, f_LoginUser, f_SessionCancel,
     f_MsgInit, f_MsgCrypt, f_MsgCryptBegin, f_MsgCryptNext, f_MsgFinal,
     f_MsgInit, f_MsgCrypt, f_MsgCryptBegin, f_MsgCryptNext, f_MsgFinal,

@@ -96,6 +96,14 @@ static void test_exports(void **state)
     CK_FUNCTION_LIST *l3 = list[0].pFunctionList;
     assert_ptr_equal(l3->C_Initialize, f->C_Initialize);
     assert_ptr_equal(l3->C_WaitForSlotEvent, f->C_WaitForSlotEvent);
+    /* Through it, the library says 3.0. */
+    CK_INFO info;
+    assert_int_equal(l3->C_Initialize(NULL), CKR_OK);
+    assert_int_equal(l3->C_GetInfo(&info), CKR_OK);
+    assert_int_equal(info.cryptokiVersion.major, 3);
+    assert_int_equal(f->C_GetInfo(&info), CKR_OK);
+    assert_int_equal(info.cryptokiVersion.major, 2);
+    assert_int_equal(l3->C_Finalize(NULL), CKR_OK);
 }
 
 static void test_not_initialized(void **state)

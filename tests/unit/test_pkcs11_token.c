@@ -5,7 +5,8 @@
  * Login state shared by sessions, PIN errors, the attribute rules on real
  * objects, the signature length rules, a renewal and a certificate
  * written by another process seen without restart or log-out, the card pulled and put back
- * mid-session, sessions in several threads signing at once,
+ * mid-session, sessions in several threads signing at once, a forked
+ * child using the card beside its parent,
  * C_WaitForSlotEvent woken by C_Finalize, and the PIN blocked. */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <p11-kit/pkcs11.h>
@@ -451,6 +453,53 @@ static void test_threads(void **state)
     f->C_CloseSession(h);
 }
 
+/* A forked child uses the card through its own C_Initialize; the
+ * parent's session, login and PC/SC handles are untouched. */
+static void test_fork(void **state)
+{
+    (void)state;
+    NEED_TOKEN();
+    CK_SESSION_HANDLE h = open_rw();
+    assert_int_equal(login(h), CKR_OK);
+    CK_OBJECT_HANDLE k[16];
+    assert_true(find(h, CKO_PRIVATE_KEY, k, 16) >= 1);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        CK_SESSION_HANDLE ch;
+        CK_ULONG n = 0;
+        int bad = 0;
+        bad |= f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ch) != CKR_CRYPTOKI_NOT_INITIALIZED;
+        bad |= (f->C_Initialize(NULL) != CKR_OK) << 1;
+        bad |= (f->C_GetSlotList(CK_TRUE, NULL, &n) != CKR_OK || n < 1) << 2;
+        bad |= (f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ch) != CKR_OK) << 3;
+        CK_SESSION_INFO si;
+        bad |= (f->C_GetSessionInfo(ch, &si) != CKR_OK || si.state != CKS_RO_PUBLIC_SESSION) << 4;
+        /* The parent's session is not the child's (numbers may repeat). */
+        bad |= (h != ch && f->C_GetSessionInfo(h, &si) != CKR_SESSION_HANDLE_INVALID) << 5;
+        bad |= (f->C_Login(ch, CKU_USER, (CK_UTF8CHAR *)pin, strlen(pin)) != CKR_OK) << 6;
+        bad |= (f->C_Finalize(NULL) != CKR_OK) << 7;
+        _exit(bad);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    /* The parent carries on: still logged in, still signing. */
+    assert_int_equal(state_of(h), CKS_RW_USER_FUNCTIONS);
+    CK_MECHANISM m = { CKM_SHA1_RSA_PKCS, NULL, 0 };
+    CK_KEY_TYPE kt;
+    CK_ATTRIBUTE ka = { CKA_KEY_TYPE, &kt, sizeof(kt) };
+    assert_int_equal(f->C_GetAttributeValue(h, k[0], &ka, 1), CKR_OK);
+    if (kt == CKK_EC)
+        m.mechanism = CKM_ECDSA_SHA256;
+    CK_BYTE sig[512];
+    CK_ULONG len = sizeof(sig);
+    assert_int_equal(f->C_SignInit(h, &m, k[0]), CKR_OK);
+    assert_int_equal(f->C_Sign(h, (CK_BYTE *)"data", 4, sig, &len), CKR_OK);
+    f->C_CloseSession(h);
+}
+
 static void *waiter(void *arg)
 {
     CK_SLOT_ID s;
@@ -527,6 +576,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_attributes, init, fini),
         cmocka_unit_test_setup_teardown(test_sign_lengths, init, fini),
         cmocka_unit_test_setup_teardown(test_threads, init, fini),
+        cmocka_unit_test_setup_teardown(test_fork, init, fini),
         cmocka_unit_test_setup_teardown(test_renewed_underneath, init, fini),
         cmocka_unit_test_setup_teardown(test_other_process, init, fini),
         cmocka_unit_test_setup_teardown(test_pulled_and_back, init, fini),
