@@ -233,6 +233,34 @@ static int recover(struct card *c)
     return CARD_OK;
 }
 
+int card_reset_logout(struct card *c)
+{
+    c->ops->end(c->h, SCARD_LEAVE_CARD);
+    DWORD proto = 0;
+    LONG prv = c->ops->reconnect(c->h, SCARD_SHARE_SHARED,
+                                 SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
+                                 SCARD_RESET_CARD, &proto);
+    if (prv == SCARD_S_SUCCESS) {
+        c->proto = proto;
+        prv = c->ops->begin(c->h);
+    }
+    if (prv != SCARD_S_SUCCESS) {
+        c->lost = true;
+        c->lost_reported = false;
+        return card_pcsc_rv(NULL, prv);
+    }
+    reset_transport(c);
+    struct card_info info = { 0 };
+    int rv = c->drv->init(c, &info);
+    if (rv == CARD_OK) {
+        c->info = info;
+    } else {
+        c->lost = true;         /* the next begin tries again */
+        c->lost_reported = false;
+    }
+    return rv;
+}
+
 int card_begin(struct card *c)
 {
     if (!c || !c->drv)

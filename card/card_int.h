@@ -77,6 +77,11 @@ void card_trace(const char *dir, const uint8_t *buf, size_t len);
 
 void card_secure_zero(void *p, size_t n);
 
+/* Resets the card (inside a transaction, which it keeps): the login state
+ * goes, for every process. Then the driver's init runs again. The
+ * logout of cards that have no command for it. */
+int card_reset_logout(struct card *c);
+
 /* PC/SC result -> card_rv; marks the card lost on reset/removal. */
 int card_pcsc_rv(struct card *c, LONG rv);
 

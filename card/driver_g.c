@@ -534,6 +534,7 @@ const struct card_driver card_driver_g = {
     .pin_status = g_pin_status,
     .pin_verify = g_pin_verify,
     .pin_change = g_pin_change,
+    .logout = card_reset_logout,
     .sign = g_sign,
     .decrypt = g_decrypt,
     .generate_key = g_generate_key,

@@ -606,6 +606,7 @@ const struct card_driver card_driver_o = {
     .pin_status = o_pin_status,
     .pin_verify = o_pin_verify,
     .pin_change = o_pin_change,
+    .logout = card_reset_logout,
     .pin_unblock = o_pin_unblock,
     .sign = o_sign,
     .decrypt = o_decrypt,

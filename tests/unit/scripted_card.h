@@ -39,7 +39,7 @@ static struct {
     LONG begin_rv[8];           /* the next begin results, then success */
     size_t nbegin;
     LONG reconnect_rv;
-    int begins, ends, reconnects;
+    int begins, ends, reconnects, resets;
     uint8_t last[SC_MAX_APDU];  /* the last command sent, as sent */
     size_t last_len;
 } sc;
@@ -207,8 +207,9 @@ static inline LONG sc_reconnect(SCARDHANDLE h, DWORD share, DWORD protos, DWORD 
 {
     (void)h; (void)protos;
     assert_int_equal(share, SCARD_SHARE_SHARED);
-    assert_int_equal(init, SCARD_LEAVE_CARD);
+    assert_true(init == SCARD_LEAVE_CARD || init == SCARD_RESET_CARD);
     sc.reconnects++;
+    sc.resets += init == SCARD_RESET_CARD;
     *active = SCARD_PROTOCOL_T1;
     return sc.reconnect_rv;
 }

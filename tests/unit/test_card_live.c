@@ -336,6 +336,15 @@ static void test_live_reset(void **state)
     assert_int_equal(card_pin_verify(c, pin, strlen(pin)), CARD_OK);
     card_end(c);
     assert_int_equal(card_begin(c), CARD_OK);
+    /* Logout forgets the PIN on the card. */
+    assert_int_equal(card_logout(c), CARD_OK);
+    assert_int_equal(card_pin_status(c, &tries), CARD_OK);
+    assert_int_equal(tries, 3);
+    assert_int_equal(card_pin_verify(c, pin, strlen(pin)), CARD_OK);
+    assert_int_equal(card_pin_status(c, &tries), CARD_OK);
+    card_end(c);
+    /* Our own reset is not news to us. */
+    assert_int_equal(card_begin(c), CARD_OK);
     card_end(c);
 
     SCardDisconnect(h, SCARD_LEAVE_CARD);

@@ -174,6 +174,9 @@ static void test_open_info(void **state)
     assert_int_equal(i->pin_min, 4);
     assert_int_equal(i->pin_max, 8);
     assert_true(i->has_ec && i->has_pss && i->has_sha2 && i->has_puk);
+    expect_init();
+    assert_int_equal(card_logout(c), CARD_OK);
+    assert_int_equal(sc.resets, 1);
     close_o(c);
 }
 
