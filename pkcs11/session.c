@@ -68,17 +68,15 @@ static bool slot_has_sessions(CK_SLOT_ID id)
     return false;
 }
 
-/* The last session closed logs the user out (PKCS#11 2.40, 5.6). */
+/* The last session closed logs the user out of this module (PKCS#11
+ * 2.40, 5.6). The card is left as it is: its logout is a reset, which
+ * would throw every other process using the card (an identity agent
+ * while cardrenew renews) out of its sessions. C_Logout resets it. */
 static void logout_if_idle(CK_SLOT_ID id)
 {
     struct p11_slot *s = &p11_g.slots[id];
-    if (slot_has_sessions(id) || !s->logged_in)
-        return;
-    s->logged_in = false;
-    if (s->card && card_begin(s->card) == CARD_OK) {
-        card_logout(s->card);
-        card_end(s->card);
-    }
+    if (!slot_has_sessions(id))
+        s->logged_in = false;
 }
 
 CK_RV p11_close_session(CK_SESSION_HANDLE h)

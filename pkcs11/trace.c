@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pkcs11/p11.h"
 
@@ -38,7 +39,7 @@ void p11_trace(const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     flockfile(out);
-    fputs("cardrenew-pkcs11: ", out);
+    fprintf(out, "cardrenew-pkcs11[%ld]: ", (long)getpid());
     vfprintf(out, fmt, ap);
     fputc('\n', out);
     funlockfile(out);
