@@ -225,6 +225,19 @@ static void test_live(void **state)
     assert_int_equal(card_pin_status(c, &tries), CARD_OK);
     assert_int_equal(tries, 2);
     assert_int_equal(card_pin_verify(c, pin, strlen(pin)), CARD_OK);
+    const char *puk = getenv("CARDRENEW_TEST_PUK");
+    if (info->has_puk && puk) {
+        /* A wrong PUK costs a PUK try; the right one sets the PIN. */
+        assert_int_equal(card_pin_unblock(c, "00000000", 8, pin, strlen(pin)),
+                         CARD_E_PIN_INCORRECT);
+        rv = card_pin_unblock(c, puk, strlen(puk), pin, strlen(pin));
+        if (rv != CARD_OK)
+            fail_msg("unblock: %s", card_rv_name(rv));
+        assert_int_equal(card_pin_verify(c, pin, strlen(pin)), CARD_OK);
+    } else if (!info->has_puk) {
+        assert_int_equal(card_pin_unblock(c, "00000000", 8, pin, strlen(pin)),
+                         CARD_E_UNSUPPORTED);
+    }
     check_sign(c, &o.c[0], true);
     if (info->has_sha2)
         check_sign(c, &o.c[0], false);
