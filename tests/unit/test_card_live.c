@@ -238,6 +238,11 @@ static void test_live(void **state)
         assert_int_equal(card_pin_unblock(c, "00000000", 8, pin, strlen(pin)),
                          CARD_E_UNSUPPORTED);
     }
+    /* Change the PIN and back. */
+    assert_int_equal(card_pin_change(c, pin, strlen(pin), "24681357", 8), CARD_OK);
+    assert_int_equal(card_pin_verify(c, "24681357", 8), CARD_OK);
+    assert_int_equal(card_pin_change(c, "24681357", 8, pin, strlen(pin)), CARD_OK);
+    assert_int_equal(card_pin_verify(c, pin, strlen(pin)), CARD_OK);
     check_sign(c, &o.c[0], true);
     if (info->has_sha2)
         check_sign(c, &o.c[0], false);
