@@ -148,7 +148,8 @@ void renew_p11_unload(struct renew_p11 *p)
     p->initialized = false;
 }
 
-int renew_uri_match(const char *uri, const CK_TOKEN_INFO *ti, struct renew_err *e)
+int renew_uri_match_slot(const char *uri, const CK_INFO *mi, CK_SLOT_ID id,
+                         const CK_SLOT_INFO *si, const CK_TOKEN_INFO *ti, struct renew_err *e)
 {
     if (!uri || !*uri)
         return 1;
@@ -162,9 +163,18 @@ int renew_uri_match(const char *uri, const CK_TOKEN_INFO *ti, struct renew_err *
                    uri, p11_kit_uri_message(r));
         return -1;
     }
-    r = p11_kit_uri_match_token_info(u, (CK_TOKEN_INFO *)ti) ? 1 : 0;
+    CK_SLOT_ID want = p11_kit_uri_get_slot_id(u);
+    r = p11_kit_uri_match_token_info(u, (CK_TOKEN_INFO *)ti) &&
+        (!mi || p11_kit_uri_match_module_info(u, (CK_INFO *)mi)) &&
+        (!si || p11_kit_uri_match_slot_info(u, (CK_SLOT_INFO *)si)) &&
+        (!si || want == (CK_SLOT_ID)-1 || want == id);
     p11_kit_uri_free(u);
     return r;
+}
+
+int renew_uri_match(const char *uri, const CK_TOKEN_INFO *ti, struct renew_err *e)
+{
+    return renew_uri_match_slot(uri, NULL, 0, NULL, ti, e);
 }
 
 static void trim(char *out, const unsigned char *in, size_t n)
@@ -199,13 +209,17 @@ int renew_p11_slots(struct renew_p11 *p, const char *uri, CK_SLOT_ID **slots,
                           renew_ckr_name(rv));
     }
     size_t k = 0;
+    CK_INFO mi;
+    bool have_mi = p->f->C_GetInfo(&mi) == CKR_OK;
     for (CK_ULONG i = 0; i < count; i++) {
         CK_TOKEN_INFO ti;
-        if (p->f->C_GetTokenInfo(list[i], &ti) != CKR_OK)
+        CK_SLOT_INFO si;
+        if (p->f->C_GetTokenInfo(list[i], &ti) != CKR_OK ||
+            p->f->C_GetSlotInfo(list[i], &si) != CKR_OK)
             continue;
         if (!(ti.flags & CKF_TOKEN_INITIALIZED))
             continue;
-        int m = renew_uri_match(uri, &ti, e);
+        int m = renew_uri_match_slot(uri, have_mi ? &mi : NULL, list[i], &si, &ti, e);
         if (m < 0) {
             free(list);
             return e->code;

@@ -64,7 +64,11 @@ bool renew_p11_has_mech(struct renew_p11 *p, CK_MECHANISM_TYPE m,
 int renew_p11_fail(struct renew_err *e, CK_RV rv, const char *doing);
 const char *renew_ckr_name(CK_RV rv);
 
-/* Does a pkcs11: URI match this token? (exposed for unit tests) */
+/* Does a pkcs11: URI match this token? 1 yes, 0 no, -1 a bad URI. The
+ * _slot form also checks the module, slot and slot-id attributes (NULL
+ * infos are not checked). */
 int renew_uri_match(const char *uri, const CK_TOKEN_INFO *ti, struct renew_err *e);
+int renew_uri_match_slot(const char *uri, const CK_INFO *mi, CK_SLOT_ID id,
+                         const CK_SLOT_INFO *si, const CK_TOKEN_INFO *ti, struct renew_err *e);
 
 #endif

@@ -48,6 +48,29 @@ static void test_mismatches(void **state)
     assert_int_equal(renew_uri_match("pkcs11:token=Jane%20Doe;serial=1", &ti, &e), 0);
 }
 
+static void test_slot_and_module(void **state)
+{
+    (void)state;
+    CK_TOKEN_INFO ti = token();
+    CK_SLOT_INFO si;
+    CK_INFO mi;
+    struct renew_err e;
+    memset(&si, 0, sizeof si);
+    memset(&mi, 0, sizeof mi);
+    pad(si.slotDescription, sizeof si.slotDescription, "Virtual PCD 00 00");
+    pad(si.manufacturerID, sizeof si.manufacturerID, "vpcd");
+    pad(mi.libraryDescription, sizeof mi.libraryDescription, "cardrenew");
+    pad(mi.manufacturerID, sizeof mi.manufacturerID, "cardrenew project");
+    assert_int_equal(renew_uri_match_slot("pkcs11:slot-id=7", &mi, 7, &si, &ti, &e), 1);
+    assert_int_equal(renew_uri_match_slot("pkcs11:slot-id=8", &mi, 7, &si, &ti, &e), 0);
+    assert_int_equal(renew_uri_match_slot("pkcs11:slot-description=Virtual%20PCD%2000%2000",
+                                          &mi, 7, &si, &ti, &e), 1);
+    assert_int_equal(renew_uri_match_slot("pkcs11:library-description=cardrenew;token=Jane%20Doe",
+                                          &mi, 7, &si, &ti, &e), 1);
+    assert_int_equal(renew_uri_match_slot("pkcs11:library-description=softhsm",
+                                          &mi, 7, &si, &ti, &e), 0);
+}
+
 static void test_bad_uri_is_a_usage_error(void **state)
 {
     (void)state;
@@ -77,6 +100,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches),
         cmocka_unit_test(test_mismatches),
+        cmocka_unit_test(test_slot_and_module),
         cmocka_unit_test(test_bad_uri_is_a_usage_error),
         cmocka_unit_test(test_module_paths),
     };
