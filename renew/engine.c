@@ -188,6 +188,10 @@ static int check_old(struct run *r, EVP_PKEY *key)
     }
     if (s == -1)
         return renew_p11_fail(r->e, renew_cardkey_last_rv(key), "signing with your current key");
+    if (r->h && r->h->debug)
+        r->h->debug(r->h->arg, r->md_nid == NID_sha1
+                    ? "the card signs SHA-1 only: CMP protection and proof of possession use SHA-1"
+                    : "CMP protection and proof of possession use SHA-256");
     if (s == -2)
         return renew_fail(r->e, RENEW_E_TOKEN,
                           "the key and the certificate on your smartcard do not match: ask your RA to cancel and re-issue the card");
