@@ -115,8 +115,8 @@ int renew_p11_load(struct renew_p11 *p, const char *module, struct renew_err *e)
     p->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!p->dl)
         return renew_fail(e, RENEW_E_NO_TOKEN,
-                          "cannot load the PKCS#11 module %s: %s (install it or give --module PATH)",
-                          path, dlerror());
+                          "cannot load the PKCS#11 module (%s): install it or give --module PATH",
+                          dlerror());
     CK_C_GetFunctionList gfl;
     *(void **)&gfl = dlsym(p->dl, "C_GetFunctionList");
     if (!gfl || gfl(&p->f) != CKR_OK || !p->f) {
