@@ -111,7 +111,7 @@ CK_RV p11_create_object(struct p11_session *ss, CK_ATTRIBUTE *tmpl, CK_ULONG n,
         memcpy(label, lab->pValue, ll);
     } else {
         const char *asked = p11_label_get0(s, c->id, c->id_len);
-        const char *src = c->label[0] ? c->label : asked ? asked : "";
+        const char *src = asked ? asked : c->label;
         ll = strnlen(src, sizeof(label) - 1);
         memcpy(label, src, ll);
     }
@@ -122,6 +122,7 @@ CK_RV p11_create_object(struct p11_session *ss, CK_ATTRIBUTE *tmpl, CK_ULONG n,
     rv = p11_card_result(s, card_write_cert(s->card, cid, cidlen, der, len, label));
     if (rv != CKR_OK)
         goto out;
+    p11_label_set(s, cid, cidlen, "", 0);      /* the card holds the label now */
     s->have_counter = false;
     if ((rv = p11_cache_refresh(s)) != CKR_OK)
         goto out;

@@ -176,13 +176,18 @@ static CK_RV key_attrs(struct p11_attrs *l, const struct card_container *c, bool
     return CKR_OK;
 }
 
+/* A label this process asked for (at key generation, or set before the
+ * certificate is written) wins over the card's, then the certificate's
+ * CN, then the key reference. */
 static void label_of(const struct card_container *c, X509 *x, const char *asked,
                      char *out, size_t n)
 {
-    size_t l = strnlen(c->label, sizeof(c->label));
-    const char *src = l ? c->label : asked;
-    if (!l && asked)
-        l = strlen(asked);
+    const char *src = asked;
+    size_t l = asked ? strlen(asked) : 0;
+    if (!l) {
+        src = c->label;
+        l = strnlen(c->label, sizeof(c->label));
+    }
     if (l) {
         l = l < n - 1 ? l : n - 1;
         memcpy(out, src, l);

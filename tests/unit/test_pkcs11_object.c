@@ -180,12 +180,15 @@ static void test_decrypt_limits_and_labels(void **state)
     p11_attrs_free(&a);
     p11_attrs_free(&b);
     p11_attrs_free(&cert);
-    /* The card's own label wins. */
+    /* The label asked for wins over the card's, which wins over the rest. */
     memcpy(c.label, "card label", 11);
-    struct p11_attrs d = { 0 };
+    struct p11_attrs d = { 0 }, e = { 0 };
     assert_int_equal(p11_object_attrs_build(&c, P11_PUB, &none, "asked", &d), CKR_OK);
-    assert_memory_equal(get(&d, CKA_LABEL)->val, "card label", 10);
+    assert_memory_equal(get(&d, CKA_LABEL)->val, "asked", 5);
+    assert_int_equal(p11_object_attrs_build(&c, P11_PUB, &none, NULL, &e), CKR_OK);
+    assert_memory_equal(get(&e, CKA_LABEL)->val, "card label", 10);
     p11_attrs_free(&d);
+    p11_attrs_free(&e);
     EVP_PKEY_free(k);
     struct card_objects o = { (struct card_container *)dup(&c, sizeof(c)), 1 };
     card_objects_clear(&o);
