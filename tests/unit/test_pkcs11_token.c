@@ -331,6 +331,18 @@ static void ctl(const char *cmd)
     assert_int_equal(system(buf), 0);
 }
 
+struct insert_wait {
+    CK_RV rv;
+    CK_SLOT_ID slot;
+};
+
+static void *insert_waiter(void *arg)
+{
+    struct insert_wait *w = arg;
+    w->rv = f->C_WaitForSlotEvent(0, &w->slot, NULL);
+    return NULL;
+}
+
 static void test_pulled_and_back(void **state)
 {
     (void)state;
@@ -377,7 +389,18 @@ static void test_pulled_and_back(void **state)
     }
     assert_int_equal(rv, CKR_OK);
     assert_int_equal(ev, slot);
+    /* A blocking wait sees the card come back. */
+    struct insert_wait w = { CKR_GENERAL_ERROR, (CK_SLOT_ID)-1 };
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, insert_waiter, &w), 0);
+    msleep(200);
     ctl("back");
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    assert_int_equal(pthread_timedjoin_np(th, NULL, &until), 0);
+    assert_int_equal(w.rv, CKR_OK);
+    assert_int_equal(w.slot, slot);
     int present = 0;
     for (int i = 0; i < 50 && !present; i++) {
         assert_int_equal(f->C_GetSlotInfo(slot, &sl), CKR_OK);
