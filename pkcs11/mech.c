@@ -41,10 +41,8 @@ static bool offered(const struct card_info *ci, const struct p11_mech *m)
     return true;
 }
 
-size_t p11_mech_list(const struct card_info *ci, bool can_decrypt,
-                     CK_MECHANISM_TYPE *out, size_t max)
+size_t p11_mech_list(const struct card_info *ci, CK_MECHANISM_TYPE *out, size_t max)
 {
-    (void)can_decrypt;
     size_t n = 0;
     for (size_t i = 0; i < NMECHS && n < max; i++)
         if (offered(ci, &mechs[i]))

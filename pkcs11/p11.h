@@ -52,8 +52,9 @@ bool p11_attrs_match(const struct p11_attrs *l, const CK_ATTRIBUTE *tmpl, CK_ULO
 /* Checks a caller's template: known types, sane lengths for fixed-size
  * kinds, no duplicates, pValue non-NULL when ulValueLen > 0. */
 CK_RV p11_template_check(const CK_ATTRIBUTE *tmpl, CK_ULONG n);
-/* Typed getters over a checked template: CKR_OK and the value, or
- * CKR_TEMPLATE_INCOMPLETE when absent (found=false). */
+/* Lookups in a caller's template. The typed ones give CKR_OK with
+ * *found false when the attribute is absent, and
+ * CKR_ATTRIBUTE_VALUE_INVALID when its value has the wrong size. */
 const CK_ATTRIBUTE *p11_template_find(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type);
 CK_RV p11_template_ulong(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type,
                          CK_ULONG *out, bool *found);
@@ -70,9 +71,8 @@ struct p11_mech {
     enum card_sign_alg alg;
     bool ec, keygen, pss;
 };
-/* The mechanisms of a card, in display order; n is set to the count. */
-size_t p11_mech_list(const struct card_info *info, bool can_decrypt,
-                     CK_MECHANISM_TYPE *out, size_t max);
+/* The mechanisms of a card, in display order; returns how many. */
+size_t p11_mech_list(const struct card_info *info, CK_MECHANISM_TYPE *out, size_t max);
 CK_RV p11_mech_info(const struct card_info *info, bool can_decrypt,
                     CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *mi);
 const struct p11_mech *p11_mech_find(CK_MECHANISM_TYPE type);
@@ -143,8 +143,6 @@ CK_RV p11_token_objects(struct p11_slot *s);
 EVP_PKEY *p11_container_pkey(const struct card_container *c);
 
 /* ---- sessions (session.c) ---- */
-enum p11_op { P11_OP_NONE, P11_OP_FIND, P11_OP_SIGN, P11_OP_VERIFY, P11_OP_DECRYPT };
-
 struct p11_opstate {
     const struct p11_mech *mech;
     CK_OBJECT_HANDLE key;

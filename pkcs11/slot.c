@@ -334,8 +334,7 @@ CK_RV p11_get_mechanism_list(CK_SLOT_ID id, CK_MECHANISM_TYPE *list, CK_ULONG *c
     if (!count)
         return CKR_ARGUMENTS_BAD;
     CK_MECHANISM_TYPE all[32];
-    size_t n = p11_mech_list(card_get_info(s->card), card_get_driver(s->card)->decrypt != NULL,
-                             all, 32);
+    size_t n = p11_mech_list(card_get_info(s->card), all, 32);
     if (!list) {
         *count = n;
         return CKR_OK;

@@ -48,6 +48,11 @@ CK_RV p11_enter_global(const char *name)
         return CKR_CRYPTOKI_NOT_INITIALIZED;
     }
     p11_lock();
+    if (!p11_g.initialized) {
+        /* C_Finalize ran while this call waited for the lock. */
+        p11_unlock();
+        return CKR_CRYPTOKI_NOT_INITIALIZED;
+    }
     return CKR_OK;
 }
 

@@ -24,11 +24,11 @@ static void test_lists(void **state)
     struct card_info o = { .rsa_bits_min = 1024, .rsa_bits_max = 2048,
                            .has_ec = true, .has_pss = true, .has_sha2 = true };
     CK_MECHANISM_TYPE l[32];
-    size_t n = p11_mech_list(&g, true, l, 32);
+    size_t n = p11_mech_list(&g, l, 32);
     assert_int_equal(n, 3);
     assert_true(has(l, n, CKM_RSA_PKCS) && has(l, n, CKM_SHA1_RSA_PKCS) &&
                 has(l, n, CKM_RSA_PKCS_KEY_PAIR_GEN));
-    n = p11_mech_list(&o, true, l, 32);
+    n = p11_mech_list(&o, l, 32);
     static const CK_MECHANISM_TYPE want[] = {
         CKM_RSA_PKCS, CKM_SHA1_RSA_PKCS, CKM_SHA256_RSA_PKCS, CKM_SHA384_RSA_PKCS,
         CKM_SHA512_RSA_PKCS, CKM_RSA_PKCS_PSS, CKM_SHA256_RSA_PKCS_PSS, CKM_ECDSA,
