@@ -411,6 +411,8 @@ static int run(struct run *r, char *pin, size_t pin_len, struct renew_result *re
         rc = renew_fail(r->e, RENEW_E_USAGE, "renewal not confirmed: nothing was changed");
         goto out;
     }
+    if (plan.resuming)
+        step(r, "finishing the renewal that was interrupted");
     if (tidy && (rc = remove_pending(r, &removed)))
         goto out;
     switch (act) {
