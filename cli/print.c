@@ -2,7 +2,6 @@
  * Care Identity Service profile page (Serial Number, Type, Issued on,
  * Certs expire, State) with dates like 21-Nov-2019, plus Days left. */
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,12 +126,10 @@ void cli_notify(const char *summary, const char *body)
         }
         execlp("notify-send", "notify-send", "--app-name=cardrenew", "--icon=dialog-warning",
                summary, body, (char *)NULL);
-        char arg[1024];
-        snprintf(arg, sizeof arg, "[]");
         execlp("gdbus", "gdbus", "call", "--session", "--dest=org.freedesktop.Notifications",
                "--object-path=/org/freedesktop/Notifications",
                "--method=org.freedesktop.Notifications.Notify", "cardrenew", "0",
-               "dialog-warning", summary, body, arg, "{}", "-1", (char *)NULL);
+               "dialog-warning", summary, body, "[]", "{}", "-1", (char *)NULL);
         _exit(127);
     }
     int st;
