@@ -52,10 +52,11 @@ CK_RV p11_cert_template(const CK_ATTRIBUTE *t, CK_ULONG n, const uint8_t **der,
     return CKR_OK;
 }
 
-/* The container whose key the certificate certifies (and, when the
- * template gives a CKA_ID, the one with that id). */
+/* The container whose key the certificate certifies. A CKA_ID in the
+ * template cannot name another: the card's id is the key's hash, so the
+ * key decides, and the new object reports the card's id. */
 static CK_RV find_container(struct p11_slot *s, const uint8_t *der, size_t len,
-                            const CK_ATTRIBUTE *id, const struct card_container **out)
+                            const struct card_container **out)
 {
     const unsigned char *p = der;
     X509 *x = d2i_X509(NULL, &p, (long)len);
@@ -65,8 +66,6 @@ static CK_RV find_container(struct p11_slot *s, const uint8_t *der, size_t len,
     EVP_PKEY *cert_key = X509_get0_pubkey(x);
     for (size_t i = 0; i < s->cont.n && cert_key; i++) {
         const struct card_container *c = &s->cont.c[i];
-        if (id && (id->ulValueLen != c->id_len || memcmp(id->pValue, c->id, c->id_len)))
-            continue;
         EVP_PKEY *k = p11_container_pkey(c);
         bool same = k && EVP_PKEY_eq(k, cert_key) == 1;
         EVP_PKEY_free(k);
@@ -90,6 +89,7 @@ CK_RV p11_create_object(struct p11_session *ss, CK_ATTRIBUTE *tmpl, CK_ULONG n,
     if (!out || (!tmpl && n))
         return CKR_ARGUMENTS_BAD;
     CK_RV rv = p11_cert_template(tmpl, n, &der, &len, &id, &lab);
+    (void)id;
     if (rv != CKR_OK)
         return rv;
     if (!(ss->flags & CKF_RW_SESSION))
@@ -100,7 +100,7 @@ CK_RV p11_create_object(struct p11_session *ss, CK_ATTRIBUTE *tmpl, CK_ULONG n,
     if (rv != CKR_OK)
         return rv;
     const struct card_container *c;
-    if ((rv = find_container(s, der, len, id, &c)) != CKR_OK) {
+    if ((rv = find_container(s, der, len, &c)) != CKR_OK) {
         p11_trace("C_CreateObject: no key on the card matches the certificate");
         goto out;
     }
