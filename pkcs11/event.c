@@ -12,6 +12,7 @@ static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t wait_lock = PTHREAD_MUTEX_INITIALIZER;  /* one waiter in PC/SC */
 static pthread_cond_t ev_cond = PTHREAD_COND_INITIALIZER;
 static struct card_ctx *ev_ctx;
+static struct card_ctx *volatile ev_orphan;
 static unsigned waiters;
 static bool cancelled;
 
@@ -45,6 +46,8 @@ void p11_event_forget(void)
     ev_lock = m;
     wait_lock = m;
     ev_cond = c;
+    if (ev_ctx)
+        ev_orphan = ev_ctx;     /* the parent's: kept, never touched */
     ev_ctx = NULL;
     waiters = 0;
     cancelled = false;

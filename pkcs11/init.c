@@ -80,11 +80,25 @@ static CK_RV parse_args(const CK_C_INITIALIZE_ARGS *a, bool *callbacks)
     return CKR_OK;
 }
 
+/* The parent's cards and PC/SC context, as the child inherited them:
+ * closing them would act on the parent's connections, so they are kept
+ * here, untouched, for the child's life. */
+static void *volatile fork_orphans[P11_MAX_SLOTS + 1];    /* volatile: kept, though never read */
+static size_t nfork_orphans;
+
+static void orphan(void *p)
+{
+    if (p && nfork_orphans < sizeof(fork_orphans) / sizeof(fork_orphans[0]))
+        fork_orphans[nfork_orphans++] = p;
+}
+
 /* Memory the child may free; PC/SC handles it must not touch. */
 static void forget_inherited(void)
 {
+    orphan(p11_g.ctx);
     for (size_t i = 0; i < P11_MAX_SLOTS; i++) {
         struct p11_slot *s = &p11_g.slots[i];
+        orphan(s->card);
         p11_objects_free(s);
         card_objects_clear(&s->cont);
     }
