@@ -16,7 +16,8 @@ command -v pkcs11-tool >/dev/null || { echo "skip: pkcs11-tool (opensc) missing"
 command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 77; }
 
 T=$(mktemp -d /tmp/cli-softhsm.XXXXXX)
-trap 'rm -rf "$T"' EXIT INT TERM
+trap 'rm -rf "$T"' EXIT
+trap 'exit 1' INT TERM HUP PIPE
 fail() { echo "FAIL: $*"; exit 1; }
 export SOFTHSM2_CONF=$T/softhsm2.conf XDG_STATE_HOME=$T/state HOME=$T XDG_CONFIG_HOME=$T/config
 unset CARDRENEW_MODULE CARDRENEW_CA_URL CARDRENEW_CA_CERT DBUS_SESSION_BUS_ADDRESS
@@ -125,7 +126,7 @@ grep -q "key with no certificate" "$T/out" || fail "orphan: $(cat "$T/out")"
 before=$(p11 --login --pin "$PIN" --list-objects | grep -c Object)
 "$CA" serve --dir "$T/ca" --port 0 --port-file "$T/port" >"$T/ca.log" 2>&1 &
 ca_pid=$!
-trap 'kill -TERM $ca_pid 2>/dev/null; wait $ca_pid 2>/dev/null; rm -rf "$T"' EXIT INT TERM
+trap 'kill -TERM $ca_pid 2>/dev/null; wait $ca_pid 2>/dev/null; rm -rf "$T"' EXIT
 i=0; while [ ! -s "$T/port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 [ -s "$T/port" ] || fail "the CA did not start"
 export CARDRENEW_CA_URL="http://127.0.0.1:$(cat "$T/port")/.well-known/cmp"

@@ -22,7 +22,8 @@ cleanup() {
     for p in $pids; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
     rm -rf "$T"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap "exit 1" INT TERM HUP PIPE
 fail() { echo "FAIL: $*"; exit 1; }
 
 export SOFTHSM2_CONF=$T/softhsm2.conf XDG_STATE_HOME=$T/state HOME=$T

@@ -14,7 +14,8 @@ done
 command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 77; }
 
 T=$(mktemp -d /tmp/renew-vcard.XXXXXX)
-trap 'rm -rf "$T"' EXIT INT TERM
+trap 'rm -rf "$T"' EXIT
+trap 'exit 1' INT TERM HUP PIPE
 export BUILD CARDRENEW_MODULE="$B/cardrenew-pkcs11.so" PATH="$B:$PATH"
 unset DBUS_SESSION_BUS_ADDRESS
 
