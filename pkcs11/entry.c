@@ -14,7 +14,6 @@ typedef struct CK_INTERFACE {
     CK_VOID_PTR pFunctionList;
     CK_FLAGS flags;
 } CK_INTERFACE;
-#define CKF_INTERFACE_FORK_SAFE 0x00000001UL
 
 /* A call that needs a session: s_ is the session inside `call`. */
 #define SESSION_CALL(name, need, h, call)                                    \
@@ -373,9 +372,11 @@ static list_3_0_t list_3_0 = {
     f_MsgInit, f_VerifyMsg, f_MsgBegin, f_VerifyMsg, f_MsgFinal,
 };
 
+/* Not CKF_INTERFACE_FORK_SAFE: that promises a child keeps its parent's
+ * sessions and logins; here a child starts again with C_Initialize. */
 static CK_INTERFACE interfaces[] = {
-    { (CK_UTF8CHAR *)"PKCS 11", &list_3_0, CKF_INTERFACE_FORK_SAFE },
-    { (CK_UTF8CHAR *)"PKCS 11", &list_2_40, CKF_INTERFACE_FORK_SAFE },
+    { (CK_UTF8CHAR *)"PKCS 11", &list_3_0, 0 },
+    { (CK_UTF8CHAR *)"PKCS 11", &list_2_40, 0 },
 };
 #define NIFACES (sizeof(interfaces) / sizeof(interfaces[0]))
 

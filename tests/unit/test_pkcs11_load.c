@@ -92,6 +92,9 @@ static void test_exports(void **state)
     assert_int_equal(gi((CK_UTF8CHAR *)"PKCS 11", &v240, &i, 0), CKR_OK);
     assert_ptr_equal(i->pFunctionList, f);
     assert_int_not_equal(gi((CK_UTF8CHAR *)"Vendor X", NULL, &i, 0), CKR_OK);
+    /* No fork-safe interface: a child must call C_Initialize again. */
+    assert_int_equal(list[0].flags, 0);
+    assert_int_not_equal(gi((CK_UTF8CHAR *)"PKCS 11", NULL, &i, 1 /* CKF_INTERFACE_FORK_SAFE */), CKR_OK);
     /* The 3.0 list starts with the same 2.40 functions. */
     CK_FUNCTION_LIST *l3 = list[0].pFunctionList;
     assert_ptr_equal(l3->C_Initialize, f->C_Initialize);
