@@ -79,6 +79,6 @@ CARDRENEW_TEST_TOKEN=1 CARDRENEW_MODULE=$M VCARD=$BUILD/vcard \
 rc=$?
 cat "$T/out"
 [ $rc -eq 0 ] || { echo "FAIL: test_pkcs11_token exited $rc"; exit 1; }
-grep -q "PASSED.*11 test" "$T/out" ||
-    { [ -z "${CARDRENEW_TEST_RENEW:-}" ] && grep -q "PASSED.*10 test" "$T/out"; } ||
+grep -q "PASSED.*12 test" "$T/out" ||
+    { [ -z "${CARDRENEW_TEST_RENEW:-}" ] && grep -q "PASSED.*11 test" "$T/out"; } ||
     { echo "FAIL: test_pkcs11_token"; exit 1; }

@@ -566,6 +566,71 @@ static void test_set_pin(void **state)
     f->C_CloseAllSessions(slot);
 }
 
+/* Bad arguments get CKR_ARGUMENTS_BAD (or the spec's code), never a crash. */
+static void test_bad_args(void **state)
+{
+    (void)state;
+    NEED_TOKEN();
+    CK_SESSION_HANDLE h = open_rw();
+    assert_int_equal(login(h), CKR_OK);
+    CK_OBJECT_HANDLE k[4], c[4], hp, hv;
+    assert_true(find(h, CKO_PRIVATE_KEY, k, 4) >= 1);
+    assert_true(find(h, CKO_CERTIFICATE, c, 4) >= 1);
+    CK_ULONG n;
+    CK_MECHANISM m = { CKM_SHA1_RSA_PKCS, NULL, 0 };
+    CK_KEY_TYPE kt;
+    CK_ATTRIBUTE ka = { CKA_KEY_TYPE, &kt, sizeof(kt) };
+    assert_int_equal(f->C_GetAttributeValue(h, k[0], &ka, 1), CKR_OK);
+    if (kt == CKK_EC)
+        m.mechanism = CKM_ECDSA;
+    assert_int_equal(f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, NULL), CKR_ARGUMENTS_BAD);
+    assert_int_equal(f->C_GetSessionInfo(h, NULL), CKR_ARGUMENTS_BAD);
+    assert_int_equal(f->C_GetSlotInfo(slot, NULL), CKR_ARGUMENTS_BAD);
+    assert_int_equal(f->C_GetTokenInfo(slot, NULL), CKR_ARGUMENTS_BAD);
+    assert_int_equal(f->C_GetMechanismList(slot, NULL, NULL), CKR_ARGUMENTS_BAD);
+    assert_int_equal(f->C_GetMechanismInfo(slot, CKM_RSA_PKCS, NULL), CKR_ARGUMENTS_BAD);
+    assert_int_equal(f->C_GetMechanismInfo(slot, CKM_MD5, &(CK_MECHANISM_INFO){ 0 }), CKR_MECHANISM_INVALID);
+    assert_int_equal(f->C_GetAttributeValue(h, c[0], NULL, 1), CKR_ARGUMENTS_BAD);
+    assert_int_equal(f->C_GetObjectSize(h, c[0], NULL), CKR_ARGUMENTS_BAD);
+    assert_int_equal(f->C_FindObjectsInit(h, NULL, 1), CKR_ARGUMENTS_BAD);
+    assert_int_equal(f->C_FindObjects(h, k, 4, &n), CKR_OPERATION_NOT_INITIALIZED);
+    assert_int_equal(f->C_FindObjectsInit(h, NULL, 0), CKR_OK);
+    assert_int_equal(f->C_FindObjectsInit(h, NULL, 0), CKR_OPERATION_ACTIVE);
+    assert_int_equal(f->C_FindObjects(h, NULL, 4, &n), CKR_ARGUMENTS_BAD);
+    assert_int_equal(f->C_FindObjects(h, k, 4, NULL), CKR_ARGUMENTS_BAD);
+    assert_int_equal(f->C_FindObjectsFinal(h), CKR_OK);
+    assert_int_equal(f->C_FindObjectsFinal(h), CKR_OPERATION_NOT_INITIALIZED);
+    assert_int_equal(f->C_SignInit(h, NULL, k[0]), CKR_ARGUMENTS_BAD);
+    assert_int_equal(f->C_SignInit(h, &m, c[0]), CKR_KEY_HANDLE_INVALID);
+    assert_int_equal(f->C_SignInit(h, &m, k[0]), CKR_OK);
+    assert_int_equal(f->C_Sign(h, (CK_BYTE *)"x", 1, NULL, NULL), CKR_ARGUMENTS_BAD);
+    assert_int_equal(f->C_Sign(h, NULL, 5, NULL, &n), CKR_ARGUMENTS_BAD);   /* ends it */
+    assert_int_equal(f->C_SignFinal(h, NULL, &n), CKR_OPERATION_NOT_INITIALIZED);
+    assert_int_equal(f->C_VerifyInit(h, &m, k[0]), CKR_OK);
+    assert_int_equal(f->C_Verify(h, (CK_BYTE *)"x", 1, NULL, 0), CKR_ARGUMENTS_BAD);
+    assert_int_equal(f->C_DecryptInit(h, NULL, k[0]), CKR_ARGUMENTS_BAD);
+    assert_int_equal(f->C_GenerateKeyPair(h, NULL, NULL, 0, NULL, 0, &hp, &hv), CKR_ARGUMENTS_BAD);
+    CK_MECHANISM kg = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
+    assert_int_equal(f->C_GenerateKeyPair(h, &kg, NULL, 0, NULL, 0, &hp, &hv), CKR_TEMPLATE_INCOMPLETE);
+    assert_int_equal(f->C_GenerateKeyPair(h, &kg, NULL, 0, NULL, 0, NULL, &hv), CKR_ARGUMENTS_BAD);
+    CK_ULONG bits = 512;
+    CK_ATTRIBUTE small[] = { { CKA_MODULUS_BITS, &bits, sizeof(bits) } };
+    assert_int_equal(f->C_GenerateKeyPair(h, &kg, small, 1, NULL, 0, &hp, &hv), CKR_KEY_SIZE_RANGE);
+    CK_MECHANISM eckg = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+    static const CK_BYTE p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
+    CK_ATTRIBUTE ec384[] = { { CKA_EC_PARAMS, (void *)p384, sizeof(p384) } };
+    CK_RV rv = f->C_GenerateKeyPair(h, &eckg, ec384, 1, NULL, 0, &hp, &hv);
+    assert_true(rv == CKR_CURVE_NOT_SUPPORTED || rv == CKR_MECHANISM_INVALID);
+    assert_int_equal(f->C_CreateObject(h, NULL, 1, &hp), CKR_ARGUMENTS_BAD);
+    CK_OBJECT_CLASS data = CKO_DATA;
+    CK_ATTRIBUTE dt[] = { { CKA_CLASS, &data, sizeof(data) } };
+    assert_int_equal(f->C_CreateObject(h, dt, 1, &hp), CKR_TEMPLATE_INCONSISTENT);
+    assert_int_equal(f->C_DestroyObject(h, 0xdead), CKR_OBJECT_HANDLE_INVALID);
+    assert_int_equal(f->C_CopyObject(h, c[0], NULL, 0, &hp), CKR_FUNCTION_NOT_SUPPORTED);
+    assert_int_equal(f->C_EncryptInit(h, &m, k[0]), CKR_FUNCTION_NOT_SUPPORTED);
+    f->C_CloseSession(h);
+}
+
 /* Last, as it blocks the card: the PIN counter as token flags. */
 static void test_pin_lock(void **state)
 {
@@ -604,6 +669,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_other_process, init, fini),
         cmocka_unit_test_setup_teardown(test_pulled_and_back, init, fini),
         cmocka_unit_test_setup_teardown(test_wait_woken_by_finalize, init, fini),
+        cmocka_unit_test_setup_teardown(test_bad_args, init, fini),
         cmocka_unit_test_setup_teardown(test_set_pin, init, fini),
         cmocka_unit_test_setup_teardown(test_pin_lock, init, fini),
     };
