@@ -27,9 +27,15 @@ CK_RV p11_decrypt_init(struct p11_session *ss, CK_MECHANISM *m, CK_OBJECT_HANDLE
         return rv;
     if (c->type != CARD_KEY_RSA)
         return CKR_KEY_TYPE_INCONSISTENT;
-    struct p11_limits lim = p11_profile_limits(card_get_driver(s->card));
-    if (!c->can_decrypt || (lim.decrypt_in_max && p11_sig_len(c) > lim.decrypt_in_max))
+    if (!c->can_decrypt)
         return CKR_KEY_FUNCTION_NOT_PERMITTED;
+    /* G's short APDUs carry at most 255 bytes: its 2048-bit keys can
+     * decipher, but not through this card's interface. */
+    struct p11_limits lim = p11_profile_limits(card_get_driver(s->card));
+    if (lim.decrypt_in_max && p11_sig_len(c) > lim.decrypt_in_max) {
+        p11_trace("C_DecryptInit: a %u-bit cryptogram does not fit the card's APDUs", c->bits);
+        return CKR_MECHANISM_INVALID;
+    }
     memset(&ss->decrypt, 0, sizeof(ss->decrypt));
     ss->decrypt.key = key;
     ss->decrypting = true;

@@ -101,14 +101,15 @@ static CK_RV cert_attrs(struct p11_attrs *l, const struct card_container *c, X50
     return rv;
 }
 
-static CK_RV key_attrs(struct p11_attrs *l, const struct card_container *c, bool priv,
-                       const struct p11_limits *lim)
+static CK_RV key_attrs(struct p11_attrs *l, const struct card_container *c, bool priv)
 {
     CK_RV rv;
     bool rsa = c->type == CARD_KEY_RSA;
-    /* A cryptogram the profile's APDUs cannot carry cannot be deciphered. */
-    bool decrypt = rsa && c->can_decrypt &&
-                   (!lim->decrypt_in_max || (c->bits + 7) / 8 <= lim->decrypt_in_max);
+    /* The key's own usage, as the card states it. Identity agents pick the
+     * login key by CKA_DECRYPT, so it stays true where only the profile's
+     * APDUs cannot carry the cryptogram (G, 2048 bits): C_DecryptInit
+     * says so for that key. */
+    bool decrypt = rsa && c->can_decrypt;
     if ((rv = p11_attrs_add_ulong(l, CKA_KEY_TYPE, rsa ? CKK_RSA : CKK_EC)) ||
         (rv = p11_attrs_add(l, CKA_START_DATE, NULL, 0)) ||
         (rv = p11_attrs_add(l, CKA_END_DATE, NULL, 0)) ||
@@ -201,8 +202,7 @@ static void label_of(const struct card_container *c, X509 *x, const char *asked,
 }
 
 CK_RV p11_object_attrs_build(const struct card_container *c, enum p11_kind kind,
-                             const struct p11_limits *lim, const char *asked,
-                             struct p11_attrs *l)
+                             const char *asked, struct p11_attrs *l)
 {
     X509 *x = NULL;
     if (c->cert) {
@@ -230,7 +230,7 @@ CK_RV p11_object_attrs_build(const struct card_container *c, enum p11_kind kind,
         rv = p11_attrs_add(l, CKA_SUBJECT, NULL, 0);
     if (rv != CKR_OK)
         goto out;
-    rv = kind == P11_CERT ? cert_attrs(l, c, x) : key_attrs(l, c, kind == P11_PRIV, lim);
+    rv = kind == P11_CERT ? cert_attrs(l, c, x) : key_attrs(l, c, kind == P11_PRIV);
 out:
     X509_free(x);
     return rv;

@@ -36,7 +36,6 @@ CK_RV p11_objects_build(struct p11_slot *s)
     size_t n = 0;
     if (!obj)
         return CKR_HOST_MEMORY;
-    struct p11_limits lim = p11_profile_limits(s->card ? card_get_driver(s->card) : NULL);
     for (size_t i = 0; i < s->cont.n; i++) {
         const struct card_container *c = &s->cont.c[i];
         for (int k = P11_CERT; k <= P11_PRIV; k++) {
@@ -45,8 +44,8 @@ CK_RV p11_objects_build(struct p11_slot *s)
             struct p11_object *o = &obj[n];
             o->kind = (enum p11_kind)k;
             o->ci = i;
-            CK_RV rv = p11_object_attrs_build(c, o->kind, &lim,
-                                              p11_label_get0(s, c->id, c->id_len), &o->attrs);
+            CK_RV rv = p11_object_attrs_build(c, o->kind, p11_label_get0(s, c->id, c->id_len),
+                                              &o->attrs);
             if (rv != CKR_OK) {
                 /* A certificate the host cannot parse is left out, not fatal. */
                 p11_attrs_free(&o->attrs);

@@ -133,8 +133,7 @@ void p11_objects_free(struct p11_slot *s);
 CK_RV p11_objects_build(struct p11_slot *s);
 struct p11_object *p11_object_get0(struct p11_slot *s, CK_OBJECT_HANDLE h, bool logged_in);
 CK_RV p11_object_attrs_build(const struct card_container *c, enum p11_kind kind,
-                             const struct p11_limits *lim, const char *label,
-                             struct p11_attrs *out);
+                             const char *label, struct p11_attrs *out);
 /* Brings the object cache up to date (inside a card transaction). */
 CK_RV p11_cache_refresh(struct p11_slot *s);
 /* p11_token_begin + p11_cache_refresh; on CKR_OK a transaction is open. */

@@ -1,6 +1,6 @@
 /* test_pkcs11_object.c: objects built from card containers, no card:
  * certificate, public and private key attributes (RSA and EC P-256),
- * sensitivity, CKA_DECRYPT under a profile's APDU limits, labels, and
+ * sensitivity, CKA_DECRYPT as the key's usage, labels, and
  * handles that stay put across cache refreshes. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -100,11 +100,10 @@ static void test_rsa_objects(void **state)
     struct card_container c;
     EVP_PKEY *k;
     rsa_container(&c, 1024, true, &k);
-    struct p11_limits none = { 0, 0 }, g = { 36, 255 };
     struct p11_attrs cert = { 0 }, pub = { 0 }, priv = { 0 };
-    assert_int_equal(p11_object_attrs_build(&c, P11_CERT, &none, NULL, &cert), CKR_OK);
-    assert_int_equal(p11_object_attrs_build(&c, P11_PUB, &none, NULL, &pub), CKR_OK);
-    assert_int_equal(p11_object_attrs_build(&c, P11_PRIV, &g, NULL, &priv), CKR_OK);
+    assert_int_equal(p11_object_attrs_build(&c, P11_CERT, NULL, &cert), CKR_OK);
+    assert_int_equal(p11_object_attrs_build(&c, P11_PUB, NULL, &pub), CKR_OK);
+    assert_int_equal(p11_object_attrs_build(&c, P11_PRIV, NULL, &priv), CKR_OK);
 
     assert_int_equal(get_ulong(&cert, CKA_CLASS), CKO_CERTIFICATE);
     assert_int_equal(get_ulong(&cert, CKA_CERTIFICATE_TYPE), CKC_X_509);
@@ -161,31 +160,30 @@ static void test_rsa_objects(void **state)
     card_objects_clear(&o);
 }
 
-static void test_decrypt_limits_and_labels(void **state)
+static void test_decrypt_usage_and_labels(void **state)
 {
     (void)state;
     struct card_container c;
     EVP_PKEY *k;
     rsa_container(&c, 2048, false, &k);
-    struct p11_limits none = { 0, 0 }, g = { 36, 255 };
     struct p11_attrs a = { 0 }, b = { 0 }, cert = { 0 };
-    assert_int_equal(p11_object_attrs_build(&c, P11_PRIV, &g, "asked", &a), CKR_OK);
-    assert_false(get_bool(&a, CKA_DECRYPT));         /* 256 bytes do not fit */
+    assert_int_equal(p11_object_attrs_build(&c, P11_PRIV, "asked", &a), CKR_OK);
+    assert_true(get_bool(&a, CKA_DECRYPT));          /* the key's usage, whatever the APDUs */
     assert_memory_equal(get(&a, CKA_LABEL)->val, "asked", 5);
     assert_int_equal(get(&a, CKA_SUBJECT)->len, 0);  /* pending: no certificate */
-    assert_int_equal(p11_object_attrs_build(&c, P11_PRIV, &none, NULL, &b), CKR_OK);
+    assert_int_equal(p11_object_attrs_build(&c, P11_PRIV, NULL, &b), CKR_OK);
     assert_true(get_bool(&b, CKA_DECRYPT));
     assert_memory_equal(get(&b, CKA_LABEL)->val, "key 3", 5);
-    assert_int_equal(p11_object_attrs_build(&c, P11_CERT, &none, NULL, &cert), CKR_DEVICE_ERROR);
+    assert_int_equal(p11_object_attrs_build(&c, P11_CERT, NULL, &cert), CKR_DEVICE_ERROR);
     p11_attrs_free(&a);
     p11_attrs_free(&b);
     p11_attrs_free(&cert);
     /* The label asked for wins over the card's, which wins over the rest. */
     memcpy(c.label, "card label", 11);
     struct p11_attrs d = { 0 }, e = { 0 };
-    assert_int_equal(p11_object_attrs_build(&c, P11_PUB, &none, "asked", &d), CKR_OK);
+    assert_int_equal(p11_object_attrs_build(&c, P11_PUB, "asked", &d), CKR_OK);
     assert_memory_equal(get(&d, CKA_LABEL)->val, "asked", 5);
-    assert_int_equal(p11_object_attrs_build(&c, P11_PUB, &none, NULL, &e), CKR_OK);
+    assert_int_equal(p11_object_attrs_build(&c, P11_PUB, NULL, &e), CKR_OK);
     assert_memory_equal(get(&e, CKA_LABEL)->val, "card label", 10);
     p11_attrs_free(&d);
     p11_attrs_free(&e);
@@ -212,10 +210,9 @@ static void test_ec_objects(void **state)
     c.can_sign = true;
     SHA1(pt, ptlen, c.id);
     c.id_len = 20;
-    struct p11_limits none = { 0, 0 };
     struct p11_attrs pub = { 0 }, priv = { 0 };
-    assert_int_equal(p11_object_attrs_build(&c, P11_PUB, &none, NULL, &pub), CKR_OK);
-    assert_int_equal(p11_object_attrs_build(&c, P11_PRIV, &none, NULL, &priv), CKR_OK);
+    assert_int_equal(p11_object_attrs_build(&c, P11_PUB, NULL, &pub), CKR_OK);
+    assert_int_equal(p11_object_attrs_build(&c, P11_PRIV, NULL, &priv), CKR_OK);
     static const uint8_t oid[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
     assert_int_equal(get(&pub, CKA_EC_PARAMS)->len, sizeof(oid));
     assert_memory_equal(get(&pub, CKA_EC_PARAMS)->val, oid, sizeof(oid));
@@ -278,7 +275,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rsa_objects),
-        cmocka_unit_test(test_decrypt_limits_and_labels),
+        cmocka_unit_test(test_decrypt_usage_and_labels),
         cmocka_unit_test(test_ec_objects),
         cmocka_unit_test(test_handles),
     };
