@@ -566,6 +566,51 @@ static void test_set_pin(void **state)
     f->C_CloseAllSessions(slot);
 }
 
+/* An NHS identity agent's way in: the first slot, a read-write session,
+ * login, the private key with CKA_DECRYPT, then by its CKA_ID the
+ * certificate (value, label, subject) and the public key, and a
+ * CKM_SHA1_RSA_PKCS signature over the challenge. */
+static void test_identity_agent(void **state)
+{
+    (void)state;
+    NEED_TOKEN();
+    CK_SESSION_HANDLE h = open_rw();
+    assert_int_equal(login(h), CKR_OK);
+    CK_OBJECT_CLASS pk = CKO_PRIVATE_KEY, cc = CKO_CERTIFICATE, pub = CKO_PUBLIC_KEY;
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE t1[] = { { CKA_CLASS, &pk, sizeof(pk) }, { CKA_DECRYPT, &yes, 1 } };
+    CK_OBJECT_HANDLE key, obj;
+    CK_ULONG n = 0;
+    assert_int_equal(f->C_FindObjectsInit(h, t1, 2), CKR_OK);
+    assert_int_equal(f->C_FindObjects(h, &key, 1, &n), CKR_OK);
+    assert_int_equal(f->C_FindObjectsFinal(h), CKR_OK);
+    assert_int_equal(n, 1);
+    CK_BYTE id[64];
+    CK_ATTRIBUTE ida = { CKA_ID, id, sizeof(id) };
+    assert_int_equal(f->C_GetAttributeValue(h, key, &ida, 1), CKR_OK);
+    CK_ATTRIBUTE t2[] = { { CKA_CLASS, &cc, sizeof(cc) }, { CKA_ID, id, ida.ulValueLen } };
+    assert_int_equal(f->C_FindObjectsInit(h, t2, 2), CKR_OK);
+    assert_int_equal(f->C_FindObjects(h, &obj, 1, &n), CKR_OK);
+    assert_int_equal(f->C_FindObjectsFinal(h), CKR_OK);
+    assert_int_equal(n, 1);
+    CK_ATTRIBUTE ca[] = { { CKA_VALUE, NULL, 0 }, { CKA_LABEL, NULL, 0 }, { CKA_SUBJECT, NULL, 0 } };
+    assert_int_equal(f->C_GetAttributeValue(h, obj, ca, 3), CKR_OK);
+    assert_true(ca[0].ulValueLen > 100 && ca[1].ulValueLen > 0 && ca[2].ulValueLen > 2);
+    CK_ATTRIBUTE t3[] = { { CKA_CLASS, &pub, sizeof(pub) }, { CKA_ID, id, ida.ulValueLen } };
+    assert_int_equal(f->C_FindObjectsInit(h, t3, 2), CKR_OK);
+    assert_int_equal(f->C_FindObjects(h, &obj, 1, &n), CKR_OK);
+    assert_int_equal(f->C_FindObjectsFinal(h), CKR_OK);
+    assert_int_equal(n, 1);
+    CK_MECHANISM m = { CKM_SHA1_RSA_PKCS, NULL, 0 };
+    CK_BYTE sig[512];
+    CK_ULONG len = sizeof(sig);
+    assert_int_equal(f->C_SignInit(h, &m, key), CKR_OK);
+    assert_int_equal(f->C_Sign(h, (CK_BYTE *)"challenge", 9, sig, &len), CKR_OK);
+    assert_int_equal(f->C_VerifyInit(h, &m, obj), CKR_OK);
+    assert_int_equal(f->C_Verify(h, (CK_BYTE *)"challenge", 9, sig, len), CKR_OK);
+    f->C_CloseSession(h);
+}
+
 /* Bad arguments get CKR_ARGUMENTS_BAD (or the spec's code), never a crash. */
 static void test_bad_args(void **state)
 {
@@ -662,6 +707,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_login_shared, init, fini),
         cmocka_unit_test_setup_teardown(test_attributes, init, fini),
+        cmocka_unit_test_setup_teardown(test_identity_agent, init, fini),
         cmocka_unit_test_setup_teardown(test_sign_lengths, init, fini),
         cmocka_unit_test_setup_teardown(test_threads, init, fini),
         cmocka_unit_test_setup_teardown(test_fork, init, fini),
