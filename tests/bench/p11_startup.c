@@ -14,7 +14,10 @@
  *   MECH: sha1 (CKM_SHA1_RSA_PKCS), sha256 (CKM_SHA256_RSA_PKCS),
  *         di-sha1 / di-sha256 (CKM_RSA_PKCS over a DigestInfo)
  *   CARDRENEW_PIN  the user PIN (never argv)
- *   BENCH_TRACE    the vcard APDU trace file (optional) */
+ *   BENCH_TRACE    the vcard APDU trace file (optional)
+ * Under `valgrind --tool=callgrind --collect-atstart=no` it counts the
+ * host's instructions in the timed regions only, dumped per phase: load,
+ * first-certificate, login-key-sign, warm. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -198,8 +201,19 @@ static int verify(const unsigned char *der, long dlen, const EVP_MD *md,
     return ok ? 0 : -1;
 }
 
-#define T0(op) do { trace_skip_to_end(); t = now_ms(); (void)(op); } while (0)
-#define T1(op) do { r->ms[op] = now_ms() - t; r->apdus[op] = apdus_since_last(); } while (0)
+/* Under callgrind (--collect-atstart=no) only the timed regions count,
+ * and each phase is dumped under its name; elsewhere these do nothing. */
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define CG_ON_OFF() CALLGRIND_TOGGLE_COLLECT
+#define CG_DUMP(name) CALLGRIND_DUMP_STATS_AT(name)
+#else
+#define CG_ON_OFF() ((void)0)
+#define CG_DUMP(name) ((void)(name))
+#endif
+
+#define T0(op) do { trace_skip_to_end(); CG_ON_OFF(); t = now_ms(); (void)(op); } while (0)
+#define T1(op) do { r->ms[op] = now_ms() - t; CG_ON_OFF(); r->apdus[op] = apdus_since_last(); } while (0)
 
 /* One fresh-process run; fills *r. 0 on success. */
 static int one_run(const struct module *m, const char *pin, struct sample *r)
@@ -238,6 +252,7 @@ static int one_run(const struct module *m, const char *pin, struct sample *r)
     if ((rv = gfl(&f)) != CKR_OK)
         return fail(m->name, "C_GetFunctionList", rv);
     T1(OP_LOAD);
+    CG_DUMP("load");
 
     T0(0);
     if ((rv = f->C_Initialize(&ia)) != CKR_OK)
@@ -268,6 +283,7 @@ static int one_run(const struct module *m, const char *pin, struct sample *r)
     if (read_value(f, s, cert, CKA_VALUE, &cv, &clen, &rv) != 0)
         return fail(m->name, "certificate CKA_VALUE", rv);
     T1(OP_VALUE);
+    CG_DUMP("first-certificate");
     r->ms[OP_TTFC] = r->ms[OP_INIT] + r->ms[OP_SLOTS] + r->ms[OP_OPEN] +
                      r->ms[OP_FIND] + r->ms[OP_VALUE];
     r->apdus[OP_TTFC] = r->apdus[OP_INIT] < 0 ? -1 :
@@ -313,6 +329,7 @@ static int one_run(const struct module *m, const char *pin, struct sample *r)
     if ((rv = f->C_Sign(s, in, inlen, sig, &slen)) != CKR_OK)
         return fail(m->name, "C_Sign", rv);
     T1(OP_SIGN);
+    CG_DUMP("login-key-sign");
     if (verify(cv, (long)clen, ms.md(), data, sizeof data - 1, sig, slen) != 0) {
         fprintf(stderr, "p11_startup: %s: the signature does not verify "
                 "with the certificate\n", m->name);
@@ -325,6 +342,7 @@ static int one_run(const struct module *m, const char *pin, struct sample *r)
     if (read_value(f, s, cert, CKA_VALUE, &cv, &clen, &rv) != 0)
         return fail(m->name, "certificate CKA_VALUE (warm)", rv);
     T1(OP_WARM);
+    CG_DUMP("warm");
 
     /* Each run leaves the card logged out, so the next one logs in alike. */
     f->C_Logout(s);
