@@ -106,7 +106,7 @@ start_mock() { # response certificate; -> $mp, $url
             -srv_trusted "$CARDRENEW_CA_CERT" -rsp_cert "$1" >"$T/mock.log" 2>&1 &
         mp=$!
         n=0
-        while kill -0 "$mp" 2>/dev/null && ! grep -q "^ACCEPT" "$T/mock.log"; do
+        while kill -0 "$mp" 2>/dev/null && ! grep -q "^ACCEPT" "$T/mock.log" 2>/dev/null; do
             n=$((n + 1)); [ $n -lt 100 ] || die "the mock server did not start"; sleep 0.05
         done
         if grep -q "^ACCEPT" "$T/mock.log"; then
