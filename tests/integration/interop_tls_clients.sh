@@ -10,6 +10,10 @@
 # Then cardrenew --renew in the same sandbox, and every client again with
 # the same settings (label URIs, NSS nickname): each presents the NEW
 # certificate, with no restart of s_server, pcscd or the p11-kit server.
+# A long-lived NSS process (tstclnt -L 2: one connection before the
+# renewal, one after) is reported: the new certificate passes; today NSS
+# finds no client certificate in its second handshake (KNOWN line); the
+# old certificate or any other failure fails the test.
 # Profile G (SHA-1 only): every client is refused at the default security
 # level; TLS 1.2 with SHA-1 signatures at level 0 shows the card works.
 # Run time: about 4 s.
@@ -81,7 +85,8 @@ start_server() { # log, extra s_server args...; -> $port
     for i in 1 2 3 4 5; do
         port=$((20000 + ($$ * 13 + i * 7919) % 40000))
         openssl s_server -accept "127.0.0.1:$port" -cert "$T/srv.pem" -key "$T/srv.key" \
-            -Verify 1 -verify_return_error -CAfile "$CARDRENEW_CA_CERT" -www "$@" >"$log" 2>&1 &
+            -Verify 1 -verify_return_error -CAfile "$CARDRENEW_CA_CERT" -www \
+            -no_cache -no_ticket -num_tickets 0 "$@" >"$log" 2>&1 &
         sp=$!
         n=0
         while kill -0 "$sp" 2>/dev/null && ! grep -q ACCEPT "$log" 2>/dev/null; do
@@ -118,9 +123,9 @@ grep -q "^$label:$cn " "$T/nsslist" && ok "NSS lists the card's certificate as \
     bad "certutil -L -h all: $(cat "$T/nsslist")"
 
 # What the server verified, from its -www page: the client certificate.
-seen() { # page -> fingerprint of the client certificate the server reports
-    sed -n '/^Client certificate/,$p' "$1" | sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' |
-        fpr
+seen() { # page [n] -> fingerprint of the n-th (1st) client certificate the server reports
+    awk -v n="${2:-1}" '/^Client certificate/ { k++ } k == n && /-----BEGIN CERTIFICATE-----/ { on = 1 }
+        on { print } on && /-----END CERTIFICATE-----/ { exit }' "$1" | fpr
 }
 # Each client: name, page file, command... (exit status and page kept)
 s_client() { # TLS version flag
@@ -200,8 +205,45 @@ round() { # tag: every client must present the card's current certificate
         fi
     done <"$T/runs"
 }
+# A long-lived NSS process: tstclnt -L 2 makes two connections in one
+# process, to an s_server in its interactive mode that ends a connection
+# when told ("q" on its stdin): once before the renewal, once after.
+mkfifo "$T/srv.in"
+for i in 1 2 3 4 5; do
+    lport=$((20000 + ($$ * 17 + i * 6271) % 40000))
+    openssl s_server -accept "127.0.0.1:$lport" -cert "$T/srv.pem" -key "$T/srv.key" \
+        -Verify 1 -verify_return_error -CAfile "$CARDRENEW_CA_CERT" \
+        -no_cache -no_ticket -num_tickets 0 <"$T/srv.in" >"$T/long-srv.log" 2>&1 &
+    lsp=$!
+    exec 8>"$T/srv.in"
+    n=0
+    while kill -0 "$lsp" 2>/dev/null && ! grep -q ACCEPT "$T/long-srv.log" 2>/dev/null; do
+        n=$((n + 1)); [ $n -lt 100 ] || die "s_server did not start"; sleep 0.05
+    done
+    grep -q ACCEPT "$T/long-srv.log" && break
+    exec 8>&-
+    wait "$lsp" 2>/dev/null
+    lsp=
+done
+[ -n "$lsp" ] || die "s_server did not start: $(cat "$T/long-srv.log")"
+pids="$pids $lsp"
+echo hello >"$T/hello"
+timeout 120 tstclnt -h 127.0.0.1 -p "$lport" -d "sql:$D" -n "$label:$cn" -W "$T/pin" -o \
+    -V tls1.3:tls1.3 -A "$T/hello" -L 2 >"$T/long.out" 2>&1 &
+long=$!
+pids="$pids $long"
+certs_seen() { grep -c '^Client certificate' "$T/long-srv.log"; }
+n=0
+while [ "$(certs_seen)" -lt 1 ]; do
+    kill -0 "$long" 2>/dev/null || die "tstclnt ended: $(cat "$T/long.out")"
+    n=$((n + 1)); [ $n -lt 400 ] || die "the long-lived tstclnt did not connect"; sleep 0.05
+done
+
 round before
 serial_before=$(openssl x509 -in "$T/card.pem" -noout -serial)
+fpr_before=$(fpr -in "$T/card.pem")
+[ "$(seen "$T/long-srv.log" 1)" = "$fpr_before" ] &&
+    ok "long-lived tstclnt, 1st connection: the card's certificate" || bad "long-lived tstclnt, 1st connection"
 
 XDG_STATE_HOME=$T/state XDG_CONFIG_HOME=$T/config CARDRENEW_MODULE=$M timeout 120 \
     "$BUILD/cardrenew" --renew --yes --pin-source env:CARDRENEW_PIN >"$T/renew.log" 2>&1 ||
@@ -213,4 +255,28 @@ card_cert
 kill -0 "$pk" 2>/dev/null && ok "the p11-kit server process lived through the renewal" ||
     bad "the p11-kit server died"
 round after
+# The long-lived NSS process's second handshake, after the renewal.
+echo q >&8
+n=0
+while [ "$(certs_seen)" -lt 2 ] && kill -0 "$long" 2>/dev/null; do
+    n=$((n + 1)); [ $n -lt 400 ] || break; sleep 0.05
+done
+echo q >&8
+wait "$long"
+rc=$?
+exec 8>&-
+second=$(seen "$T/long-srv.log" 2)
+if [ "$second" = "$(fpr -in "$T/card.pem")" ]; then
+    ok "long-lived tstclnt, 2nd connection in the same process: the NEW certificate"
+elif [ -z "$second" ] && grep -q "Failed to load a suitable client certificate" "$T/long.out"; then
+    # NSS keeps the token's certificate and key handles from before the
+    # renewal (they answer CKR_OBJECT_HANDLE_INVALID) and finds no client
+    # certificate; a new NSS process finds the new one (above).
+    echo "KNOWN $P: long-lived tstclnt, 2nd connection after the renewal: no client certificate" \
+        "(\"Failed to load a suitable client certificate\", exit $rc): NSS holds the old object handles"
+elif [ "$second" = "$fpr_before" ]; then
+    bad "long-lived tstclnt presented the OLD certificate after the renewal"
+else
+    bad "long-lived tstclnt, 2nd connection (exit $rc):"; grep -iE 'error|fail' "$T/long.out" | sed 's/^/     /'
+fi
 [ $fails -eq 0 ]
