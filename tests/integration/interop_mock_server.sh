@@ -29,8 +29,11 @@ if [ "${1:-}" != --inner ]; then
     [ "$(id -u)" = 0 ] || { echo "skipped: the PC/SC stack needs root"; exit 77; }
     fails=0
     for P in O G; do
-        tests/sandbox --profile "$P" -- sh "$0" --inner "$P"
-        if [ $? -eq 0 ]; then echo "ok   profile $P"; else echo "FAIL profile $P"; fails=$((fails + 1)); fi
+        if tests/sandbox --profile "$P" -- sh "$0" --inner "$P"; then
+            echo "ok   profile $P"
+        else
+            echo "FAIL profile $P"; fails=$((fails + 1))
+        fi
     done
     [ $fails -eq 0 ]
     exit
@@ -43,7 +46,7 @@ M=$BUILD/cardrenew-pkcs11.so
 S=$CARDRENEW_SANDBOX
 T=$S/mock
 mkdir -p "$T"
-export XDG_STATE_HOME=$T/state XDG_CONFIG_HOME=$T/config CARDRENEW_MODULE=$M
+export XDG_STATE_HOME="$T/state" XDG_CONFIG_HOME="$T/config" CARDRENEW_MODULE="$M"
 mp=
 stop_mock() { [ -n "$mp" ] && kill "$mp" 2>/dev/null && wait "$mp" 2>/dev/null; mp=; }
 trap stop_mock EXIT

@@ -36,8 +36,11 @@ if [ "${1:-}" != --inner ]; then
     [ "$(id -u)" = 0 ] || { echo "skipped: the PC/SC stack needs root"; exit 77; }
     fails=0
     for P in O G; do
-        tests/sandbox --profile "$P" -- sh "$0" --inner "$P" "$eng" "$client"
-        if [ $? -eq 0 ]; then echo "ok   profile $P"; else echo "FAIL profile $P"; fails=$((fails + 1)); fi
+        if tests/sandbox --profile "$P" -- sh "$0" --inner "$P" "$eng" "$client"; then
+            echo "ok   profile $P"
+        else
+            echo "FAIL profile $P"; fails=$((fails + 1))
+        fi
     done
     [ $fails -eq 0 ]
     exit
@@ -150,6 +153,7 @@ gnutls_() { # through the p11-kit server
 clients() { # what, client runner: run each client, page in $T/<name>.page
     for c in "s_client -tls1_2 TLSv1.2" "s_client -tls1_3 TLSv1.3" "curl_ - TLSv1.3" \
              "tstclnt_ tls1.2:tls1.2 TLSv1.2" "tstclnt_ tls1.3:tls1.3 TLSv1.3" "gnutls_ - TLSv1.3"; do
+        # shellcheck disable=SC2086
         set -- $c
         page=$T/$(echo "$1$2" | tr -c 'a-z0-9\n' _).page
         $1 "$2" >"$page"
