@@ -315,6 +315,18 @@ static int g_generate_key(struct card *c, enum card_key_type type, unsigned bits
     int rv = card_g_store_read(c, &s);
     if (rv != CARD_OK)
         return rv;
+    /* Refuse before a key is made when the certificate a renewal brings
+     * (about the size of the largest one here) would not fit where
+     * g_write_cert puts it. */
+    size_t big = card_g_max_cert(&s);
+    if (big) {
+        big += G_CERT_GROWTH;
+        size_t used = s.used > G_HDR ? s.used : G_HDR;
+        if ((used > G_HDR + big ? used : G_HDR + big) + big > G_FILE_SIZE) {
+            rv = CARD_E_CARD_FULL;
+            goto out;
+        }
+    }
     /* A free entry after every allocated one keeps certificate order equal
      * to table order; the commit may move an earlier one there instead. */
     size_t after = card_g_last_alloc(&s);
@@ -393,6 +405,17 @@ static int find_entry(struct card *c, const struct card_g_store *s, const uint8_
     return CARD_E_NOT_FOUND;
 }
 
+static int zero_range(struct card *c, size_t from, size_t to)
+{
+    static const uint8_t zero[G_CHUNK];
+    for (size_t off = from; off < to; off += G_CHUNK) {
+        int rv = card_g_write_at(c, off, zero, to - off < G_CHUNK ? to - off : G_CHUNK);
+        if (rv != CARD_OK)
+            return rv;
+    }
+    return CARD_OK;
+}
+
 static int g_write_cert(struct card *c, const uint8_t *id, size_t idlen,
                         const uint8_t *der, size_t len, const char *label)
 {
@@ -414,11 +437,18 @@ static int g_write_cert(struct card *c, const uint8_t *id, size_t idlen,
         rv = CARD_E_ARGS;       /* it has its certificate already */
         goto out;
     }
-    size_t pos = s.used > G_HDR ? s.used : G_HDR;
+    /* Past the used length, so invisible until the commit; and, behind a
+     * certificate to be retired, no nearer the front than its own length,
+     * so g_delete_cert can later move it to the front. The bytes skipped
+     * are zeroed: the scan will walk them. */
+    size_t used = s.used > G_HDR ? s.used : G_HDR;
+    size_t pos = s.ncert && G_HDR + len > used ? G_HDR + len : used;
     if (pos + len > G_FILE_SIZE) {
         rv = CARD_E_CARD_FULL;
         goto out;
     }
+    if ((rv = zero_range(c, used, pos)) != CARD_OK)
+        goto out;
     for (size_t off = 0; off < len; off += G_CHUNK) {
         size_t n = len - off < G_CHUNK ? len - off : G_CHUNK;
         rv = card_g_write_at(c, pos + off, der + off, n);
@@ -447,6 +477,57 @@ out:
     return rv;
 }
 
+/* Retiring the first of exactly two certificates moves the second to the
+ * front instead, so the free space stays at the end of the file and a card
+ * renews for ever. While the second one's bytes are copied to offset 118
+ * on, a 30 82 header at 110 whose length reaches the second certificate
+ * makes a scan jump over them, and the second still pairs with its own
+ * entry where it was. The bytes at 110 are the retiring entry's
+ * certificate meanwhile: four zero bytes where its content starts make
+ * sure that no mix of old and new bytes ever reads as a certificate, so
+ * our reading shows that entry's key alone. One write commits: the header
+ * (the retiring entry freed, the used length cut to the copy's end) and
+ * the copy's own first 8 bytes at 110. The source of the move: 0 when
+ * none. */
+static const struct card_g_entry *move_source(const struct card_g_store *s, size_t idx)
+{
+    if (s->nalloc != 2 || s->ncert != 2)
+        return NULL;
+    size_t k = 0, ord[2] = { 0, 0 };
+    for (size_t i = 0; i < s->n; i++)
+        if (s->e[i].alloc)
+            ord[k++] = i;
+    const struct card_g_entry *y = &s->e[ord[1]];
+    /* Its bytes where the scan finds them are its own certificate; a copy
+     * already at the front (a move cut short) is no reason to stop. */
+    if (ord[0] != idx || !y->cert_len || y->cert_len != y->scan_len ||
+        memcmp(s->buf + y->cert_off, s->buf + y->scan_off, y->scan_len) ||
+        y->scan_off < G_HDR + y->scan_len)
+        return NULL;
+    return y;
+}
+
+static int move_to_front(struct card *c, struct card_g_store *s, size_t idx,
+                         const struct card_g_entry *y)
+{
+    const uint8_t *src = s->buf + y->scan_off;
+    size_t len = y->scan_len, reach = y->scan_off - G_HDR - 4;
+    const uint8_t cover[8] = { 0x30, 0x82, (uint8_t)(reach >> 8), (uint8_t)reach };
+    int rv = CARD_OK;
+    if (memcmp(s->buf + G_HDR, cover, sizeof(cover)))
+        rv = card_g_write_at(c, G_HDR, cover, sizeof(cover));
+    for (size_t off = sizeof(cover); off < len && rv == CARD_OK; off += G_CHUNK)
+        rv = card_g_write_at(c, G_HDR + off, src + off,
+                             len - off < G_CHUNK ? len - off : G_CHUNK);
+    if (rv != CARD_OK)
+        return rv;
+    s->e[idx].alloc = false;
+    uint8_t both[G_HDR + sizeof(cover)];
+    card_g_build_header(both, G_HDR + len, s->e, s->n);
+    memcpy(both + G_HDR, src, sizeof(cover));
+    return card_g_write_at(c, 0, both, sizeof(both));
+}
+
 static int g_delete_cert(struct card *c, const uint8_t *id, size_t idlen)
 {
     struct card_g_store s;
@@ -462,33 +543,40 @@ static int g_delete_cert(struct card *c, const uint8_t *id, size_t idlen)
         rv = CARD_E_NOT_FOUND;
         goto out;
     }
-    size_t off = e->cert_off, len = e->cert_len;
+    const struct card_g_entry *y = move_source(&s, idx);
+    if (y) {
+        rv = move_to_front(c, &s, idx, y);
+        goto out;
+    }
+    /* Where a scan finds its certificate, readable or half gone; unless
+     * that is another entry's own certificate (its own already zeroed). */
+    size_t off = e->scan_off, len = e->scan_len;
     /* Used length after: the end of the last certificate that stays. */
     size_t used = G_HDR;
-    for (size_t i = 0; i < s.n; i++)
-        if (i != idx && s.e[i].alloc && s.e[i].cert_len &&
-            s.e[i].cert_off + s.e[i].cert_len > used)
-            used = s.e[i].cert_off + s.e[i].cert_len;
+    for (size_t i = 0; i < s.n; i++) {
+        const struct card_g_entry *o = &s.e[i];
+        if (i == idx || !o->alloc || !o->cert_len)
+            continue;
+        if (o->cert_off + o->cert_len > used)
+            used = o->cert_off + o->cert_len;
+        if (len && o->cert_off < off + len && off < o->cert_off + o->cert_len)
+            len = 0;
+    }
     e->alloc = false;
     uint8_t hdr[G_HDR];
     card_g_build_header(hdr, used, s.e, s.n);
 
     if (len) {
-        /* Zero the body from its end back; the 30 82 LL LL goes last, so
-         * until then a scan still skips this certificate where it was. */
+        /* Zero the body from its start, so the first write already leaves
+         * bytes that never read as a certificate; the 30 82 LL LL goes
+         * last, so until then a scan still skips this one where it was. */
         uint8_t zero[G_CHUNK] = { 0 };
-        size_t end = off + len;
-        while (end > off + 4) {
-            size_t start = end - off - 4 > G_CHUNK ? end - G_CHUNK : off + 4;
-            rv = card_g_write_at(c, start, zero, end - start);
-            if (rv != CARD_OK)
-                goto out;
-            end = start;
-        }
-        if (off + 4 <= 255) {
+        if ((rv = zero_range(c, off + 4, off + len)) != CARD_OK)
+            goto out;
+        if (off + 4 <= G_CHUNK) {
             /* The 30 82 and the table entry go in one write: at no moment
              * does the table hold an entry without its certificate. */
-            uint8_t both[255];
+            uint8_t both[G_CHUNK];
             memcpy(both, hdr, G_HDR);
             memcpy(both + G_HDR, s.buf + G_HDR, off - G_HDR);
             memset(both + off, 0, 4);

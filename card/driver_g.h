@@ -11,11 +11,14 @@
 #define G_PIN_MIN 6
 #define G_PIN_MAX 16
 #define G_SIG_IN_MAX 36
+/* How much longer a renewed certificate may be than the longest held. */
+#define G_CERT_GROWTH 128
 
 struct card_g_entry {
     bool alloc;
     unsigned ref, bits;
-    size_t cert_off, cert_len;      /* alloc with a certificate found */
+    size_t cert_off, cert_len;      /* alloc with its own certificate */
+    size_t scan_off, scan_len;      /* what a 30 82 scan gives it, valid or not */
 };
 
 struct card_g_store {
@@ -39,5 +42,7 @@ void card_g_build_header(uint8_t hdr[G_HDR], size_t used, const struct card_g_en
                          size_t n);
 /* One past the last allocated entry. */
 size_t card_g_last_alloc(const struct card_g_store *s);
+/* The longest certificate a scan finds: a renewal's size estimate. */
+size_t card_g_max_cert(const struct card_g_store *s);
 
 #endif

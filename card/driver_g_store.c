@@ -7,6 +7,8 @@
 #include "card/driver_g.h"
 #include "card/x509.h"
 
+#include <openssl/x509.h>
+
 static const uint8_t g_path[] = { 0x16, 0x00, 0x00, 0x04 };
 
 void card_g_store_free(struct card_g_store *s)
@@ -85,24 +87,52 @@ static int store_parse(struct card_g_store *s)
             break;                          /* more certificates than entries */
         s->coff[s->ncert] = p;
         s->clen[s->ncert++] = len;
-        s->e[i].cert_off = p;
-        s->e[i].cert_len = len;
+        s->e[i].cert_off = s->e[i].scan_off = p;
+        s->e[i].cert_len = s->e[i].scan_len = len;
         i++;
         p += len;
     }
     return CARD_OK;
 }
 
-/* Fewer certificates than allocated entries: a deletion was cut between
- * its two writes, so order no longer pairs them. Give each certificate
- * to the entry whose key it certifies; the rest show their keys alone. */
+/* One whole certificate, nothing after it. */
+static bool cert_whole(const uint8_t *der, size_t len)
+{
+    const uint8_t *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    X509_free(x);
+    return x && p == der + len;
+}
+
+/* True when order alone pairs every allocated entry with a whole
+ * certificate of its own. A deletion or a move cut short leaves fewer
+ * certificates than entries, bytes that are no certificate (being zeroed
+ * or overwritten), or a copy of the next certificate. */
+static bool store_sound(const struct card_g_store *s)
+{
+    if (s->ncert < s->nalloc)
+        return false;
+    for (size_t k = 0; k < s->ncert; k++) {
+        if (!cert_whole(s->buf + s->coff[k], s->clen[k]))
+            return false;
+        for (size_t j = 0; j < k; j++)
+            if (s->clen[j] == s->clen[k] &&
+                !memcmp(s->buf + s->coff[j], s->buf + s->coff[k], s->clen[k]))
+                return false;
+    }
+    return true;
+}
+
+/* Order does not pair them (see store_sound): give each certificate to
+ * the entry whose key it certifies; the rest show their keys alone. */
 static int store_repair(struct card *c, struct card_g_store *s)
 {
     for (size_t i = 0; i < s->n; i++)
         s->e[i].cert_off = s->e[i].cert_len = 0;
     for (size_t j = 0; j < s->ncert; j++) {
         struct card_container k = { 0 };
-        if (card_cert_pubkey(s->buf + s->coff[j], s->clen[j], &k) != CARD_OK ||
+        if (!cert_whole(s->buf + s->coff[j], s->clen[j]) ||
+            card_cert_pubkey(s->buf + s->coff[j], s->clen[j], &k) != CARD_OK ||
             k.type != CARD_KEY_RSA) {
             card_container_clear(&k);
             continue;
@@ -164,7 +194,7 @@ int card_g_store_read(struct card *c, struct card_g_store *s)
         have += got;
     }
     rv = store_parse(s);
-    if (rv == CARD_OK && s->ncert && s->ncert < s->nalloc)
+    if (rv == CARD_OK && s->ncert && !store_sound(s))
         rv = store_repair(c, s);
     if (rv != CARD_OK)
         card_g_store_free(s);
@@ -208,4 +238,13 @@ size_t card_g_last_alloc(const struct card_g_store *s)
         if (s->e[i].alloc)
             last = i + 1;
     return last;
+}
+
+size_t card_g_max_cert(const struct card_g_store *s)
+{
+    size_t m = 0;
+    for (size_t k = 0; k < s->ncert; k++)
+        if (s->clen[k] > m)
+            m = s->clen[k];
+    return m;
 }
