@@ -22,6 +22,7 @@ TR=$S/stack/trace0
 label="$kind@$arg"
 ca2=
 bg=
+at=
 cleanup() {
     [ -n "$bg" ] && kill -KILL "$bg" 2>/dev/null
     [ -n "$ca2" ] && { kill -TERM "$ca2" 2>/dev/null; wait "$ca2" 2>/dev/null; }
@@ -92,6 +93,7 @@ if [ "$expect" != - ]; then
     # The APDU the card was cut at: the last one the trace shows unanswered.
     got=$(awk -v n0="$n0" '/ > / {n++; last = $0} /< \(no answer\)/ && n > n0 {print last; exit}' \
           "$TR" | cut -d' ' -f3-)
+    at=$(awk -v n0="$n0" '/ > / {n++} /< \(no answer\)/ && n > n0 {print n - n0; exit}' "$TR")
     case "$got" in
     "$expect"*) ;;
     *) # Certificate lengths vary by a byte or two between sandboxes, and
@@ -152,4 +154,4 @@ days=$(sed -n 's/^cred \([0-9-]*\) .*/\1/p' "$W/end.ours")
 [ "$days" -ge 728 ] && [ "$days" -le 731 ] || fail "end state: $days days left, wanted ~730"
 cs=$(sed -n 's/^cred [0-9-]* //p' "$W/end.ours")
 grep -q "^cred [0-9-]* $cs\$" "$W/end.opensc" || fail "end state: OpenSC does not see the new credential"
-echo "ok  $label cut=${cut:-exit$rc} mid=[${mid% serial=*}]${interrupted:+ interrupted} end=$days days"
+echo "ok  $label${at:+ apdu#$at=$(echo "$got" | cut -c1-5)} cut=${cut:-exit$rc} mid=[${mid% serial=*}]${interrupted:+ interrupted} end=$days days"
