@@ -79,29 +79,29 @@ while read -r i sw rest; do
     elif [ "$5" != 00 ]; then dl=$((0x$5))
     else dl=$((0x$6 * 256 + 0x$7)); fi
     next=$(awk -v i=$((i + 1)) '$1 == i {print $3, $4}' "$T/cmds")
-    echo "vanish $i $cmd" >>"$T/points"
-    [ -n "$next" ] && echo "vanish $((i + 1)) $next" >>"$T/points"
+    echo "vanish $i $i $cmd" >>"$T/points"
+    [ -n "$next" ] && echo "vanish $((i + 1)) $((i + 1)) $next" >>"$T/points"
     # Only a command that changed the card counts toward a tear.
     [ "$sw" = 9000 ] || continue
-    [ "$dl" -gt 0 ] && echo "tear $((sum + dl / 2)) $cmd" >>"$T/points"
+    [ "$dl" -gt 0 ] && echo "tear $((sum + dl / 2)) $i $cmd" >>"$T/points"
     sum=$((sum + dl))
 done <"$T/cmds"
 sort -u -k1,1 -k2,2n "$T/points" -o "$T/points"
 for s in keygen-unsaved keygen cmp journal write verify retire; do
-    echo "kill $s -" >>"$T/points"
+    echo "kill $s - -" >>"$T/points"
 done
-for m in refuse drop kill; do echo "ca $m -" >>"$T/points"; done
+for m in refuse drop kill; do echo "ca $m - -" >>"$T/points"; done
 echo "profile $prof: $total APDUs in a renewal, $nw change the card; $(wc -l <"$T/points") points"
 
 fails=0
 miss=0
 n=0
-while read -r kind arg expect; do
+while read -r kind arg idx expect; do
     [ -n "${FAULT_ONLY:-}" ] && ! echo "$kind@$arg" | grep -Eq "$FAULT_ONLY" && continue
     n=$((n + 1))
     rm -rf "$T/state"
     XDG_STATE_HOME=$T/state tests/sandbox --profile "$prof" --expires-in 15 -- \
-        sh tests/fault/point.sh "$kind" "$arg" "$expect" >"$T/out" 2>&1 </dev/null
+        sh tests/fault/point.sh "$kind" "$arg" "$idx" $expect >"$T/out" 2>&1 </dev/null
     rc=$?
     if [ $rc -eq 0 ] && grep -q '^ok ' "$T/out"; then
         grep '^ok ' "$T/out"

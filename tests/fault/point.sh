@@ -1,11 +1,11 @@
 #!/bin/sh
 # One point of the fault matrix, run inside tests/sandbox:
-#   sh tests/fault/point.sh KIND ARG EXPECT
+#   sh tests/fault/point.sh KIND ARG INDEX EXPECT
 # KIND ARG: vanish P (APDU P of the renewal is never answered), tear K (the
 # persisting command that takes the written bytes past K is torn), kill STEP
 # (CARDRENEW_TEST_KILL_AT), ca refuse|drop|kill (the CA fails the kur, after
-# the new key is made). EXPECT: the first bytes of the APDU the card must be
-# cut at ("-" for none). Cuts the renewal there, brings the card or CA back,
+# the new key is made). INDEX and EXPECT: the index in the renewal and the
+# first bytes of the APDU the card must be cut at ("-" for none). Cuts the renewal there, brings the card or CA back,
 # checks that the card holds a working credential through our module and
 # through OpenSC, that --diagnose reports an interrupted renewal when there
 # is one, that a rerun finishes, and that the end state is one credential
@@ -13,7 +13,9 @@
 # "FAIL KIND@ARG ...". Needs B (build dir), OSC (OpenSC's module) and
 # OSC_ENV (its driver choice, "VAR=value ...") in the environment.
 set -u
-kind=$1 arg=$2 expect=$3
+kind=$1 arg=$2 want=$3
+shift 3
+expect=$*
 S=$CARDRENEW_SANDBOX
 W=$S/fault
 mkdir -p "$W"
@@ -94,11 +96,11 @@ if [ "$expect" != - ]; then
     got=$(awk -v n0="$n0" '/ > / {n++; last = $0} /< \(no answer\)/ && n > n0 {print last; exit}' \
           "$TR" | cut -d' ' -f3-)
     at=$(awk -v n0="$n0" '/ > / {n++} /< \(no answer\)/ && n > n0 {print n - n0; exit}' "$TR")
-    case "$got" in
-    "$expect"*) ;;
+    case "$at:$got" in
+    "$want:$expect"*) ;;
     *) # Certificate lengths vary by a byte or two between sandboxes, and
        # with them the store's layout on G: this run tested another point.
-       echo "miss $label: cut at \"$(echo "$got" | cut -c1-14)\", not \"$expect\""
+       echo "miss $label: cut at #$at \"$(echo "$got" | cut -c1-14)\", not #$want \"$expect\""
        exit 3 ;;
     esac
 fi
