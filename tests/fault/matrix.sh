@@ -11,7 +11,8 @@
 #    dies after the new key is made.
 # The full matrix runs (about 2 s a point); FAULT_ONLY=REGEX runs the points
 # whose label matches. A point whose cut lands elsewhere (the layout moved
-# with a certificate a byte longer) is a "miss": at most a quarter may miss.
+# with a certificate a byte longer) is tried again in a new sandbox, up to
+# four times, then counted a "miss": at most a quarter may miss.
 # Exit 0 when every point holds, 77 when a tool is missing.
 set -u
 prof=${1:-}
@@ -99,10 +100,17 @@ n=0
 while read -r kind arg idx expect; do
     [ -n "${FAULT_ONLY:-}" ] && ! echo "$kind@$arg" | grep -Eq "$FAULT_ONLY" && continue
     n=$((n + 1))
-    rm -rf "$T/state"
-    XDG_STATE_HOME=$T/state tests/sandbox --profile "$prof" --expires-in 15 -- \
-        sh tests/fault/point.sh "$kind" "$arg" "$idx" $expect >"$T/out" 2>&1 </dev/null
-    rc=$?
+    try=0
+    while :; do
+        rm -rf "$T/state"
+        XDG_STATE_HOME=$T/state tests/sandbox --profile "$prof" --expires-in 15 -- \
+            sh tests/fault/point.sh "$kind" "$arg" "$idx" $expect >"$T/out" 2>&1 </dev/null
+        rc=$?
+        # A miss: the new certificate's length changed the layout; a fresh
+        # sandbox (a new certificate) most often brings the measured one back.
+        try=$((try + 1))
+        [ $rc -eq 3 ] && [ $try -lt 4 ] || break
+    done
     if [ $rc -eq 0 ] && grep -q '^ok ' "$T/out"; then
         grep '^ok ' "$T/out"
     elif [ $rc -eq 3 ] && grep -q '^miss ' "$T/out"; then
