@@ -105,6 +105,7 @@ issue() { # public key PEM, serial (hex), out: signed by the sandbox CA
 start_mock() { # response certificate; -> $mp, $url
     for i in 1 2 3 4 5; do
         port=$((20000 + ($$ * 7 + i * 7919) % 40000))
+        rm -f "$T/mock.log"     # an earlier server's ACCEPT must not count
         openssl cmp -port "$port" -srv_cert "$T/srv.pem" -srv_key "$T/srv.key" \
             -srv_trusted "$CARDRENEW_CA_CERT" -rsp_cert "$1" >"$T/mock.log" 2>&1 &
         mp=$!
@@ -116,7 +117,7 @@ start_mock() { # response certificate; -> $mp, $url
             url=http://127.0.0.1:$port/
             return 0
         fi
-        wait "$mp" 2>/dev/null; mp=
+        kill "$mp" 2>/dev/null; wait "$mp" 2>/dev/null; mp=
     done
     die "the mock server did not start: $(cat "$T/mock.log")"
 }

@@ -87,6 +87,7 @@ start_server() { # log, extra s_server args...; -> $port
     log=$1; shift
     for i in 1 2 3 4 5; do
         port=$((20000 + ($$ * 13 + i * 7919) % 40000))
+        rm -f "$log"
         openssl s_server -accept "127.0.0.1:$port" -cert "$T/srv.pem" -key "$T/srv.key" \
             -Verify 1 -verify_return_error -CAfile "$CARDRENEW_CA_CERT" -www \
             -no_cache -no_ticket -num_tickets 0 "$@" >"$log" 2>&1 &
@@ -96,7 +97,7 @@ start_server() { # log, extra s_server args...; -> $port
             n=$((n + 1)); [ $n -lt 100 ] || die "s_server did not start"; sleep 0.05
         done
         grep -q ACCEPT "$log" && { pids="$pids $sp"; return 0; }
-        wait "$sp" 2>/dev/null
+        kill "$sp" 2>/dev/null; wait "$sp" 2>/dev/null
     done
     die "s_server did not start: $(cat "$log")"
 }
@@ -215,6 +216,7 @@ round() { # tag: every client must present the card's current certificate
 mkfifo "$T/srv.in"
 for i in 1 2 3 4 5; do
     lport=$((20000 + ($$ * 17 + i * 6271) % 40000))
+    rm -f "$T/long-srv.log"
     openssl s_server -accept "127.0.0.1:$lport" -cert "$T/srv.pem" -key "$T/srv.key" \
         -Verify 1 -verify_return_error -CAfile "$CARDRENEW_CA_CERT" \
         -no_cache -no_ticket -num_tickets 0 <"$T/srv.in" >"$T/long-srv.log" 2>&1 &
@@ -226,7 +228,7 @@ for i in 1 2 3 4 5; do
     done
     grep -q ACCEPT "$T/long-srv.log" && break
     exec 8>&-
-    wait "$lsp" 2>/dev/null
+    kill "$lsp" 2>/dev/null; wait "$lsp" 2>/dev/null
     lsp=
 done
 [ -n "$lsp" ] || die "s_server did not start: $(cat "$T/long-srv.log")"
@@ -260,12 +262,12 @@ kill -0 "$pk" 2>/dev/null && ok "the p11-kit server process lived through the re
     bad "the p11-kit server died"
 round after
 # The long-lived NSS process's second handshake, after the renewal.
-echo q >&8
+(echo q >&8) 2>/dev/null
 n=0
 while [ "$(certs_seen)" -lt 2 ] && kill -0 "$long" 2>/dev/null; do
     n=$((n + 1)); [ $n -lt 400 ] || break; sleep 0.05
 done
-echo q >&8
+(echo q >&8) 2>/dev/null
 wait "$long"
 rc=$?
 exec 8>&-
