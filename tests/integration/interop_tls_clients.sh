@@ -270,6 +270,7 @@ done
 (echo q >&8) 2>/dev/null
 wait "$long"
 rc=$?
+pids=$(echo "$pids" | sed "s/ $long\$//")   # reaped: its pid is not ours any more
 exec 8>&-
 second=$(seen "$T/long-srv.log" 2)
 if [ "$second" = "$(fpr -in "$T/card.pem")" ]; then
