@@ -10,13 +10,14 @@
 # Then cardrenew --renew in the same sandbox, and every client again with
 # the same settings (label URIs, NSS nickname): each presents the NEW
 # certificate, with no restart of s_server, pcscd or the p11-kit server.
-# A long-lived NSS process (tstclnt -L 2: one connection before the
-# renewal, one after) is reported: the new certificate passes; today NSS
-# finds no client certificate in its second handshake (KNOWN line); the
-# old certificate or any other failure fails the test.
+# Long-lived NSS processes (tstclnt -L 2: one connection before the
+# renewal, one after): A reconnects right after the renewal; the new
+# certificate passes; today NSS finds no client certificate there (KNOWN
+# line); the old certificate or any other failure fails. B reconnects
+# after the card was pulled and put back: it must present the new one.
 # Profile G (SHA-1 only): every client is refused at the default security
 # level; TLS 1.2 with SHA-1 signatures at level 0 shows the card works.
-# Run time: about 4 s.
+# Run time: about 6 s.
 set -u
 BUILD=${BUILD:-build}
 export BUILD
@@ -210,46 +211,69 @@ round() { # tag: every client must present the card's current certificate
         fi
     done <"$T/runs"
 }
-# A long-lived NSS process: tstclnt -L 2 makes two connections in one
+# Long-lived NSS processes: tstclnt -L 2 makes two connections in one
 # process, to an s_server in its interactive mode that ends a connection
 # when told ("q" on its stdin): once before the renewal, once after.
-mkfifo "$T/srv.in"
-for i in 1 2 3 4 5; do
-    lport=$((20000 + ($$ * 17 + i * 6271) % 40000))
-    rm -f "$T/long-srv.log"
-    openssl s_server -accept "127.0.0.1:$lport" -cert "$T/srv.pem" -key "$T/srv.key" \
-        -Verify 1 -verify_return_error -CAfile "$CARDRENEW_CA_CERT" \
-        -no_cache -no_ticket -num_tickets 0 <"$T/srv.in" >"$T/long-srv.log" 2>&1 &
-    lsp=$!
-    exec 8>"$T/srv.in"
-    n=0
-    while kill -0 "$lsp" 2>/dev/null && ! grep -q ACCEPT "$T/long-srv.log" 2>/dev/null; do
-        n=$((n + 1)); [ $n -lt 100 ] || die "s_server did not start"; sleep 0.05
+# A connects again right after the renewal; B after the card has also
+# been pulled and put back.
+certs_seen() { grep -c '^Client certificate' "$T/$1-srv.log"; }
+long_start() { # name, fd for the server's stdin; -> ${name}_pid
+    mkfifo "$T/$1.in"
+    for i in 1 2 3 4 5; do
+        lport=$((20000 + ($$ * 17 + $2 * 101 + i * 6271) % 40000))
+        rm -f "$T/$1-srv.log"
+        openssl s_server -accept "127.0.0.1:$lport" -cert "$T/srv.pem" -key "$T/srv.key" \
+            -Verify 1 -verify_return_error -CAfile "$CARDRENEW_CA_CERT" \
+            -no_cache -no_ticket -num_tickets 0 <"$T/$1.in" >"$T/$1-srv.log" 2>&1 &
+        lsp=$!
+        eval "exec $2>\"\$T/$1.in\""
+        n=0
+        while kill -0 "$lsp" 2>/dev/null && ! grep -q ACCEPT "$T/$1-srv.log" 2>/dev/null; do
+            n=$((n + 1)); [ $n -lt 100 ] || die "s_server did not start"; sleep 0.05
+        done
+        grep -q ACCEPT "$T/$1-srv.log" && break
+        eval "exec $2>&-"
+        kill "$lsp" 2>/dev/null; wait "$lsp" 2>/dev/null
+        lsp=
     done
-    grep -q ACCEPT "$T/long-srv.log" && break
-    exec 8>&-
-    kill "$lsp" 2>/dev/null; wait "$lsp" 2>/dev/null
-    lsp=
-done
-[ -n "$lsp" ] || die "s_server did not start: $(cat "$T/long-srv.log")"
-pids="$pids $lsp"
+    [ -n "$lsp" ] || die "s_server did not start: $(cat "$T/$1-srv.log")"
+    pids="$pids $lsp"
+    timeout 120 tstclnt -h 127.0.0.1 -p "$lport" -d "sql:$D" -n "$label:$cn" -W "$T/pin" -o \
+        -V tls1.3:tls1.3 -A "$T/hello" -L 2 >"$T/$1.out" 2>&1 &
+    eval "$1_pid=$!"
+    pids="$pids $!"
+    n=0
+    while [ "$(certs_seen "$1")" -lt 1 ]; do
+        kill -0 "$(eval echo "\$$1_pid")" 2>/dev/null || die "tstclnt $1 ended: $(cat "$T/$1.out")"
+        n=$((n + 1)); [ $n -lt 400 ] || die "the long-lived tstclnt $1 did not connect"; sleep 0.05
+    done
+}
+long_second() { # name, fd: ends the first connection; -> $rc, $second
+    tp=$(eval echo "\$$1_pid")
+    (eval "echo q >&$2") 2>/dev/null
+    n=0
+    while [ "$(certs_seen "$1")" -lt 2 ] && kill -0 "$tp" 2>/dev/null; do
+        n=$((n + 1)); [ $n -lt 400 ] || break; sleep 0.05
+    done
+    (eval "echo q >&$2") 2>/dev/null
+    wait "$tp"
+    rc=$?
+    pids=$(echo "$pids" | sed "s/ $tp / /; s/ $tp\$//")   # reaped: not ours any more
+    eval "exec $2>&-"
+    second=$(seen "$T/$1-srv.log" 2)
+}
 echo hello >"$T/hello"
-timeout 120 tstclnt -h 127.0.0.1 -p "$lport" -d "sql:$D" -n "$label:$cn" -W "$T/pin" -o \
-    -V tls1.3:tls1.3 -A "$T/hello" -L 2 >"$T/long.out" 2>&1 &
-long=$!
-pids="$pids $long"
-certs_seen() { grep -c '^Client certificate' "$T/long-srv.log"; }
-n=0
-while [ "$(certs_seen)" -lt 1 ]; do
-    kill -0 "$long" 2>/dev/null || die "tstclnt ended: $(cat "$T/long.out")"
-    n=$((n + 1)); [ $n -lt 400 ] || die "the long-lived tstclnt did not connect"; sleep 0.05
-done
+long_start A 8
+long_start B 9
 
 round before
 serial_before=$(openssl x509 -in "$T/card.pem" -noout -serial)
 fpr_before=$(fpr -in "$T/card.pem")
-[ "$(seen "$T/long-srv.log" 1)" = "$fpr_before" ] &&
-    ok "long-lived tstclnt, 1st connection: the card's certificate" || bad "long-lived tstclnt, 1st connection"
+for x in A B; do
+    [ "$(seen "$T/$x-srv.log" 1)" = "$fpr_before" ] &&
+        ok "long-lived tstclnt $x, 1st connection: the card's certificate" ||
+        bad "long-lived tstclnt $x, 1st connection"
+done
 
 XDG_STATE_HOME=$T/state XDG_CONFIG_HOME=$T/config CARDRENEW_MODULE=$M timeout 120 \
     "$BUILD/cardrenew" --renew --yes --pin-source env:CARDRENEW_PIN >"$T/renew.log" 2>&1 ||
@@ -261,29 +285,32 @@ card_cert
 kill -0 "$pk" 2>/dev/null && ok "the p11-kit server process lived through the renewal" ||
     bad "the p11-kit server died"
 round after
-# The long-lived NSS process's second handshake, after the renewal.
-(echo q >&8) 2>/dev/null
-n=0
-while [ "$(certs_seen)" -lt 2 ] && kill -0 "$long" 2>/dev/null; do
-    n=$((n + 1)); [ $n -lt 400 ] || break; sleep 0.05
-done
-(echo q >&8) 2>/dev/null
-wait "$long"
-rc=$?
-pids=$(echo "$pids" | sed "s/ $long\$//")   # reaped: its pid is not ours any more
-exec 8>&-
-second=$(seen "$T/long-srv.log" 2)
-if [ "$second" = "$(fpr -in "$T/card.pem")" ]; then
-    ok "long-lived tstclnt, 2nd connection in the same process: the NEW certificate"
-elif [ -z "$second" ] && grep -q "Failed to load a suitable client certificate" "$T/long.out"; then
-    # NSS keeps the token's certificate and key handles from before the
-    # renewal (they answer CKR_OBJECT_HANDLE_INVALID) and finds no client
-    # certificate; a new NSS process finds the new one (above).
-    echo "KNOWN $P: long-lived tstclnt, 2nd connection after the renewal: no client certificate" \
+# A's second handshake, after the renewal.
+long_second A 8
+fpr_new=$(fpr -in "$T/card.pem")
+if [ "$second" = "$fpr_new" ]; then
+    ok "long-lived tstclnt A, 2nd connection in the same process: the NEW certificate"
+elif [ -z "$second" ] && grep -q "Failed to load a suitable client certificate" "$T/A.out"; then
+    # NSS keeps the token's object handles from before the renewal (they
+    # answer CKR_OBJECT_HANDLE_INVALID); it reads the token again only
+    # after it saw the token go (B below). A new NSS process is fine (above).
+    echo "KNOWN $P: long-lived tstclnt A, 2nd connection after the renewal: no client certificate" \
         "(\"Failed to load a suitable client certificate\", exit $rc): NSS holds the old object handles"
 elif [ "$second" = "$fpr_before" ]; then
-    bad "long-lived tstclnt presented the OLD certificate after the renewal"
+    bad "long-lived tstclnt A presented the OLD certificate after the renewal"
 else
-    bad "long-lived tstclnt, 2nd connection (exit $rc):"; grep -iE 'error|fail' "$T/long.out" | sed 's/^/     /'
+    bad "long-lived tstclnt A, 2nd connection (exit $rc):"; grep -iE 'error|fail' "$T/A.out" | sed 's/^/     /'
 fi
+# B: the card pulled and put back first, as a user would.
+"$BUILD/vcard" ctl --control "$VCARD_CONTROL" vanish now >/dev/null || die "vcard ctl vanish"
+sleep 1
+"$BUILD/vcard" ctl --control "$VCARD_CONTROL" back >/dev/null || die "vcard ctl back"
+n=0
+until p11 -T | grep -q "token label"; do
+    n=$((n + 1)); [ $n -lt 50 ] || die "the card did not come back"; sleep 0.1
+done
+long_second B 9
+[ "$second" = "$fpr_new" ] &&
+    ok "long-lived tstclnt B, 2nd connection after the card was pulled and put back: the NEW certificate" ||
+    { bad "long-lived tstclnt B after re-insertion (exit $rc):"; grep -iE 'error|fail' "$T/B.out" | sed 's/^/     /'; }
 [ $fails -eq 0 ]
