@@ -1,88 +1,329 @@
-/* x509.c: what the drivers need from a certificate: its public key (so a
- * container's CKA_ID comes from the same modulus as its key's) and the
- * subject CN (profile G's token label). */
+/* x509.c: what the drivers and the module need from a certificate: its
+ * public key (so a container's CKA_ID comes from the same modulus as its
+ * key's), the subject CN (profile G's token label), and where its fields
+ * lie for the module's attributes.
+ *
+ * The DER is walked here, never given whole to d2i_X509: OpenSSL 3
+ * decodes the public key through its provider decoders, about 1.2 M
+ * instructions a certificate (7 M the first time in a process), and the
+ * objects are read again whenever a card changes. The walk checks every
+ * TLV of the certificate is well formed (definite, minimal lengths,
+ * constructed contents filling their TLV exactly) and the fields are
+ * where RFC 5280 puts them. */
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
+#include <openssl/ec.h>
+#include <openssl/obj_mac.h>
 #include <openssl/x509.h>
 
 #include "card/card_int.h"
 #include "card/x509.h"
 
-static int bn_param(EVP_PKEY *pk, const char *name, uint8_t **out, size_t *len)
+struct tlv {
+    uint8_t tag;
+    const uint8_t *p;   /* the whole TLV */
+    size_t len;
+    const uint8_t *v;   /* its value */
+    size_t vlen;
+};
+
+/* One TLV at *p, before end: a one-byte tag and a definite length in
+ * its shortest form (DER). *p moves past it. */
+static bool tlv_next(const uint8_t **p, const uint8_t *end, struct tlv *t)
 {
-    BIGNUM *bn = NULL;
-    if (!EVP_PKEY_get_bn_param(pk, name, &bn))
-        return CARD_E_BAD_RESPONSE;
-    size_t n = (size_t)BN_num_bytes(bn);
-    *out = malloc(n ? n : 1);
-    if (!*out) {
-        BN_free(bn);
-        return CARD_E_HOST_MEMORY;
+    const uint8_t *q = *p;
+    if (end - q < 2 || q[0] == 0 || (q[0] & 0x1F) == 0x1F)      /* no EOC, one-byte tags */
+        return false;
+    t->tag = *q++;
+    size_t n = *q++;
+    if (n & 0x80) {
+        size_t k = n & 0x7F;
+        if (k == 0 || k > 3 || (size_t)(end - q) < k || *q == 0)
+            return false;
+        n = 0;
+        while (k--)
+            n = n << 8 | *q++;
+        if (n < 0x80)
+            return false;
     }
-    BN_bn2bin(bn, *out);
+    if ((size_t)(end - q) < n)
+        return false;
+    t->p = *p;
+    t->v = q;
+    t->vlen = n;
+    t->len = (size_t)(q - *p) + n;
+    *p = q + n;
+    return true;
+}
+
+/* Every TLV from p to end, and inside each constructed one, well formed. */
+static bool der_valid(const uint8_t *p, const uint8_t *end, int depth)
+{
+    while (p < end) {
+        struct tlv t;
+        if (!tlv_next(&p, end, &t))
+            return false;
+        if ((t.tag & 0x20) && (depth > 16 || !der_valid(t.v, t.v + t.vlen, depth + 1)))
+            return false;
+    }
+    return true;
+}
+
+/* The next TLV, which must have this tag. */
+static bool want(const uint8_t **p, const uint8_t *end, uint8_t tag, struct tlv *t)
+{
+    return tlv_next(p, end, t) && t->tag == tag;
+}
+
+/* A DER INTEGER's content: not empty, no redundant leading byte. */
+static bool int_minimal(const struct tlv *t)
+{
+    if (t->vlen == 0)
+        return false;
+    return t->vlen == 1 || !((t->v[0] == 0x00 && !(t->v[1] & 0x80)) ||
+                             (t->v[0] == 0xFF && (t->v[1] & 0x80)));
+}
+
+/* AlgorithmIdentifier ::= SEQUENCE { OID, parameters OPTIONAL } */
+static bool alg_ok(const struct tlv *t)
+{
+    const uint8_t *p = t->v, *end = t->v + t->vlen;
+    struct tlv oid, param;
+    return t->tag == 0x30 && want(&p, end, 0x06, &oid) &&
+           (p == end || (tlv_next(&p, end, &param) && p == end));
+}
+
+/* Name ::= SEQUENCE OF SET OF SEQUENCE { OID, value } */
+static bool name_ok(const struct tlv *t)
+{
+    const uint8_t *p = t->v, *end = t->v + t->vlen;
+    while (p < end) {
+        struct tlv set, atv, oid, val;
+        if (!want(&p, end, 0x31, &set) || set.vlen == 0)
+            return false;
+        const uint8_t *q = set.v, *qend = set.v + set.vlen;
+        while (q < qend) {
+            if (!want(&q, qend, 0x30, &atv))
+                return false;
+            const uint8_t *r = atv.v, *rend = atv.v + atv.vlen;
+            if (!want(&r, rend, 0x06, &oid) || !tlv_next(&r, rend, &val) || r != rend)
+                return false;
+        }
+    }
+    return t->tag == 0x30;
+}
+
+static bool is_time(const struct tlv *t)
+{
+    return t->tag == 0x17 || t->tag == 0x18;    /* UTCTime, GeneralizedTime */
+}
+
+int card_cert_split(const uint8_t *der, size_t len, struct card_cert_parts *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!der || !card_cert_whole(der, len))
+        return CARD_E_BAD_RESPONSE;
+    const uint8_t *p = der, *end = der + len;
+    struct tlv cert, tbs, t, validity;
+    /* Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signature } */
+    if (!want(&p, end, 0x30, &cert))
+        return CARD_E_BAD_RESPONSE;
+    p = cert.v;
+    end = cert.v + cert.vlen;
+    if (!want(&p, end, 0x30, &tbs) || !tlv_next(&p, end, &t) || !alg_ok(&t) ||
+        !want(&p, end, 0x03, &t) || t.vlen < 1 || t.v[0] > 7 || p != end)
+        return CARD_E_BAD_RESPONSE;
+    p = tbs.v;
+    end = tbs.v + tbs.vlen;
+    if (!tlv_next(&p, end, &t))
+        return CARD_E_BAD_RESPONSE;
+    if (t.tag == 0xA0) {                                /* [0] EXPLICIT version */
+        const uint8_t *v = t.v;
+        struct tlv ver;
+        if (!want(&v, t.v + t.vlen, 0x02, &ver) || v != t.v + t.vlen ||
+            !int_minimal(&ver) || !tlv_next(&p, end, &t))
+            return CARD_E_BAD_RESPONSE;
+    }
+    if (t.tag != 0x02 || !int_minimal(&t))
+        return CARD_E_BAD_RESPONSE;
+    out->serial = t.p;
+    out->serial_len = t.len;
+    if (!tlv_next(&p, end, &t) || !alg_ok(&t))          /* signature */
+        return CARD_E_BAD_RESPONSE;
+    if (!tlv_next(&p, end, &t) || !name_ok(&t))
+        return CARD_E_BAD_RESPONSE;
+    out->issuer = t.p;
+    out->issuer_len = t.len;
+    if (!want(&p, end, 0x30, &validity))
+        return CARD_E_BAD_RESPONSE;
+    if (!tlv_next(&p, end, &t) || !name_ok(&t))
+        return CARD_E_BAD_RESPONSE;
+    out->subject = t.p;
+    out->subject_len = t.len;
+    if (!want(&p, end, 0x30, &t))
+        return CARD_E_BAD_RESPONSE;
+    out->spki = t.p;
+    out->spki_len = t.len;
+    /* Then only [1] issuerUniqueID, [2] subjectUniqueID, [3] extensions. */
+    uint8_t last = 0;
+    while (p < end) {
+        if (!tlv_next(&p, end, &t))
+            return CARD_E_BAD_RESPONSE;
+        uint8_t n = t.tag == 0x81 ? 1 : t.tag == 0x82 ? 2 : t.tag == 0xA3 ? 3 : 0;
+        if (n <= last)
+            return CARD_E_BAD_RESPONSE;
+        last = n;
+    }
+    p = validity.v;
+    end = validity.v + validity.vlen;
+    if (!tlv_next(&p, end, &t) || !is_time(&t))
+        return CARD_E_BAD_RESPONSE;
+    out->not_before = t.p;
+    out->not_before_len = t.len;
+    if (!tlv_next(&p, end, &t) || !is_time(&t) || p != end)
+        return CARD_E_BAD_RESPONSE;
+    out->not_after = t.p;
+    out->not_after_len = t.len;
+    return CARD_OK;
+}
+
+bool card_cert_whole(const uint8_t *der, size_t len)
+{
+    const uint8_t *p = der;
+    struct tlv t;
+    return der && tlv_next(&p, der + len, &t) && t.tag == 0x30 && p == der + len &&
+           der_valid(t.v, t.v + t.vlen, 0);
+}
+
+/* A positive INTEGER's magnitude, without leading zeros. */
+static bool uint_of(const struct tlv *t, uint8_t **out, size_t *len)
+{
+    if (t->tag != 0x02 || !int_minimal(t) || (t->v[0] & 0x80))
+        return false;
+    const uint8_t *v = t->v;
+    size_t n = t->vlen;
+    if (n > 1 && v[0] == 0) {
+        v++;
+        n--;
+    }
+    *out = malloc(n);
+    if (!*out)
+        return false;
+    memcpy(*out, v, n);
     *len = n;
-    BN_free(bn);
+    return true;
+}
+
+static const uint8_t oid_rsa[] = { 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01 };
+static const uint8_t oid_ec[] = { 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01 };
+static const uint8_t oid_p256[] = { 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07 };
+
+static bool oid_is(const struct tlv *t, const uint8_t *oid, size_t n)
+{
+    return t->tag == 0x06 && t->vlen == n && !memcmp(t->v, oid, n);
+}
+
+/* RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } */
+static int rsa_key(const struct tlv *bits, struct card_container *k)
+{
+    const uint8_t *p = bits->v + 1, *end = bits->v + bits->vlen;
+    struct tlv seq, n, e;
+    if (!want(&p, end, 0x30, &seq) || p != end)
+        return CARD_E_BAD_RESPONSE;
+    p = seq.v;
+    end = seq.v + seq.vlen;
+    if (!tlv_next(&p, end, &n) || !tlv_next(&p, end, &e) || p != end)
+        return CARD_E_BAD_RESPONSE;
+    if (!uint_of(&n, &k->modulus, &k->modulus_len) ||
+        !uint_of(&e, &k->exponent, &k->exponent_len))
+        return CARD_E_BAD_RESPONSE;
+    unsigned top = 0;
+    for (uint8_t b = k->modulus[0]; b; b >>= 1)
+        top++;
+    k->type = CARD_KEY_RSA;
+    k->bits = (unsigned)(k->modulus_len - 1) * 8 + top;
+    return CARD_OK;
+}
+
+/* An uncompressed P-256 point, checked to be on the curve. */
+static int ec_key(const struct tlv *bits, struct card_container *k)
+{
+    const uint8_t *pt = bits->v + 1;
+    size_t n = bits->vlen - 1;
+    if (n != 65 || pt[0] != 0x04)
+        return CARD_E_BAD_RESPONSE;
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+    EC_POINT *q = g ? EC_POINT_new(g) : NULL;
+    bool on = q && EC_POINT_oct2point(g, q, pt, n, NULL) == 1;
+    EC_POINT_free(q);
+    EC_GROUP_free(g);
+    if (!on)
+        return CARD_E_BAD_RESPONSE;
+    k->ec_point = malloc(n);
+    if (!k->ec_point)
+        return CARD_E_HOST_MEMORY;
+    memcpy(k->ec_point, pt, n);
+    k->ec_point_len = n;
+    k->type = CARD_KEY_EC_P256;
+    k->bits = 256;
     return CARD_OK;
 }
 
 int card_cert_pubkey(const uint8_t *der, size_t len, struct card_container *k)
 {
-    const uint8_t *p = der;
-    X509 *x = d2i_X509(NULL, &p, (long)len);
-    if (!x)
+    struct card_cert_parts cp;
+    int rv = card_cert_split(der, len, &cp);
+    if (rv != CARD_OK)
+        return rv;
+    /* SubjectPublicKeyInfo ::= SEQUENCE { AlgorithmIdentifier, BIT STRING } */
+    const uint8_t *p = cp.spki, *end = cp.spki + cp.spki_len;
+    struct tlv spki, alg, oid, param, bits;
+    if (!want(&p, end, 0x30, &spki))
         return CARD_E_BAD_RESPONSE;
-    int rv = CARD_E_BAD_RESPONSE;
-    EVP_PKEY *pk = X509_get0_pubkey(x);
-    if (!pk)
-        goto out;
-    if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA) {
-        k->type = CARD_KEY_RSA;
-        rv = bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &k->modulus, &k->modulus_len);
-        if (rv == CARD_OK)
-            rv = bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &k->exponent, &k->exponent_len);
-        k->bits = (unsigned)EVP_PKEY_get_bits(pk);
-    } else if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC) {
-        uint8_t pt[65];
-        size_t n = 0;
-        char curve[32];
-        if (!EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, curve,
-                                            sizeof(curve), NULL) ||
-            strcmp(curve, "prime256v1") ||
-            !EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, pt,
-                                             sizeof(pt), &n) || n != 65)
-            goto out;
-        k->type = CARD_KEY_EC_P256;
-        k->bits = 256;
-        k->ec_point = malloc(n);
-        if (!k->ec_point) {
-            rv = CARD_E_HOST_MEMORY;
-            goto out;
-        }
-        memcpy(k->ec_point, pt, n);
-        k->ec_point_len = n;
-        rv = CARD_OK;
-    }
+    p = spki.v;
+    end = spki.v + spki.vlen;
+    if (!tlv_next(&p, end, &alg) || !alg_ok(&alg) || !want(&p, end, 0x03, &bits) ||
+        p != end || bits.vlen < 2 || bits.v[0] != 0)
+        return CARD_E_BAD_RESPONSE;
+    p = alg.v;
+    end = alg.v + alg.vlen;
+    if (!tlv_next(&p, end, &oid))
+        return CARD_E_BAD_RESPONSE;
+    bool has_param = p < end;
+    if (has_param && (!tlv_next(&p, end, &param) || p != end))
+        return CARD_E_BAD_RESPONSE;
+    if (oid_is(&oid, oid_rsa, sizeof(oid_rsa)))
+        rv = rsa_key(&bits, k);
+    else if (oid_is(&oid, oid_ec, sizeof(oid_ec)) && has_param &&
+             oid_is(&param, oid_p256, sizeof(oid_p256)))
+        rv = ec_key(&bits, k);
+    else
+        rv = CARD_E_BAD_RESPONSE;
     if (rv == CARD_OK)
         rv = card_container_set_id(k);
-out:
-    X509_free(x);
     return rv;
 }
 
 int card_cert_cn(const uint8_t *der, size_t len, char *out, size_t cap)
 {
-    const uint8_t *p = der;
-    X509 *x = d2i_X509(NULL, &p, (long)len);
-    if (!x)
+    struct card_cert_parts cp;
+    int rv = card_cert_split(der, len, &cp);
+    if (rv != CARD_OK)
+        return rv;
+    return card_name_cn(cp.subject, cp.subject_len, out, cap);
+}
+
+int card_name_cn(const uint8_t *name, size_t len, char *out, size_t cap)
+{
+    const uint8_t *p = name;
+    X509_NAME *n = d2i_X509_NAME(NULL, &p, (long)len);
+    if (!n)
         return CARD_E_BAD_RESPONSE;
     out[0] = 0;
-    int n = X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName,
-                                      out, (int)cap);
-    X509_free(x);
-    if (n < 0) {
+    int got = X509_NAME_get_text_by_NID(n, NID_commonName, out, (int)cap);
+    X509_NAME_free(n);
+    if (got < 0) {
         out[0] = 0;
         return CARD_E_NOT_FOUND;
     }

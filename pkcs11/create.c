@@ -123,7 +123,7 @@ CK_RV p11_create_object(struct p11_session *ss, CK_ATTRIBUTE *tmpl, CK_ULONG n,
     if (rv != CKR_OK)
         goto out;
     p11_label_set(s, cid, cidlen, "", 0);      /* the card holds the label now */
-    s->have_counter = false;
+    p11_cache_stale(s);
     if ((rv = p11_cache_refresh(s)) != CKR_OK)
         goto out;
     rv = CKR_DEVICE_ERROR;
@@ -132,6 +132,7 @@ CK_RV p11_create_object(struct p11_session *ss, CK_ATTRIBUTE *tmpl, CK_ULONG n,
         if (s->obj[i].kind == P11_CERT && a && a->len == cidlen && !memcmp(a->val, cid, cidlen)) {
             *out = s->obj[i].handle;
             rv = CKR_OK;
+            ss->view = true;    /* the objects were read just now */
         }
     }
 out:
@@ -173,7 +174,7 @@ CK_RV p11_destroy_object(struct p11_session *ss, CK_OBJECT_HANDLE h)
     }
     rv = p11_card_result(s, crv);
     if (rv == CKR_OK) {
-        s->have_counter = false;
+        p11_cache_stale(s);
         rv = p11_cache_refresh(s);
     }
 out:

@@ -79,24 +79,27 @@ CK_RV p11_decrypt(struct p11_session *ss, const CK_BYTE *in, CK_ULONG inlen,
     }
     if (ss->decrypt.result)
         return decrypt_result(ss, out, outlen);
-    CK_RV rv = p11_token_objects(s);
+    /* The key C_DecryptInit found in objects it checked against the card. */
+    CK_RV rv = p11_op_key(s, ss->decrypt.key, true, &c);
     if (rv != CKR_OK) {
-        if (rv != CKR_DEVICE_REMOVED)
-            decrypt_end(ss);
+        decrypt_end(ss);
         return rv;
     }
-    if ((rv = p11_op_key(s, ss->decrypt.key, true, &c)) != CKR_OK)
-        goto fail;
     size_t k = p11_sig_len(c);
     if (!out) {
         /* An upper bound; the exact length comes with the result. */
         *outlen = k - 11;
-        p11_token_end(s);
         return CKR_OK;
     }
     if (inlen != k) {
-        rv = CKR_ENCRYPTED_DATA_LEN_RANGE;
-        goto fail;
+        decrypt_end(ss);
+        return CKR_ENCRYPTED_DATA_LEN_RANGE;
+    }
+    rv = p11_token_begin(s);
+    if (rv != CKR_OK) {
+        if (rv != CKR_DEVICE_REMOVED)
+            decrypt_end(ss);
+        return rv;
     }
     uint8_t *plain = malloc(k);
     size_t plen = k;

@@ -139,7 +139,7 @@ CK_RV p11_generate_key_pair(struct p11_session *ss, CK_MECHANISM *m,
         goto out;
     /* A pending key may leave a profile's counter as it was (G's counts
      * committed entries only): read the objects again. */
-    s->have_counter = false;
+    p11_cache_stale(s);
     if ((rv = p11_cache_refresh(s)) != CKR_OK)
         goto out;
     const CK_ATTRIBUTE *lab = p11_template_find(priv, npriv, CKA_LABEL);
@@ -154,6 +154,8 @@ CK_RV p11_generate_key_pair(struct p11_session *ss, CK_MECHANISM *m,
     *hpriv = find_handle(s, P11_PRIV, id, idlen);
     if (*hpub == CK_INVALID_HANDLE || *hpriv == CK_INVALID_HANDLE)
         rv = CKR_DEVICE_ERROR;
+    else
+        ss->view = true;        /* the objects were read just now */
 out:
     p11_token_end(s);
     return rv;

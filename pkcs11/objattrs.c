@@ -1,7 +1,9 @@
 /* objattrs.c: the attributes of a card's objects, built once per cache
- * refresh from a container: a certificate (parsed for subject, issuer,
- * serial and dates), its public key, and the private key whose secret
- * parts exist but are sensitive. */
+ * refresh from a container: a certificate (its subject, issuer, serial
+ * and dates taken from the DER by card/x509.c), its public key, and the
+ * private key whose secret parts exist but are sensitive. Nothing here
+ * goes through OpenSSL's key decoders or encoders: they cost millions of
+ * instructions per object, and the objects are built on every change. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -9,6 +11,7 @@
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
 
+#include "card/x509.h"
 #include "pkcs11/p11.h"
 
 static const uint8_t p256_oid[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
@@ -49,21 +52,15 @@ out:
     return pkey;
 }
 
-static CK_RV add_der_name(struct p11_attrs *l, CK_ATTRIBUTE_TYPE t, const X509_NAME *name)
+/* A DER Time as CK_DATE; an empty value when it does not parse. */
+static CK_RV add_date(struct p11_attrs *l, CK_ATTRIBUTE_TYPE t, const uint8_t *der, size_t len)
 {
-    unsigned char *der = NULL;
-    int len = i2d_X509_NAME(name, &der);
-    if (len < 0)
-        return CKR_GENERAL_ERROR;
-    CK_RV rv = p11_attrs_add(l, t, der, (CK_ULONG)len);
-    OPENSSL_free(der);
-    return rv;
-}
-
-static CK_RV add_date(struct p11_attrs *l, CK_ATTRIBUTE_TYPE t, const ASN1_TIME *at)
-{
+    const unsigned char *p = der;
+    ASN1_TIME *at = d2i_ASN1_TIME(NULL, &p, (long)len);
     struct tm tm;
-    if (!at || !ASN1_TIME_to_tm(at, &tm))
+    bool ok = at && ASN1_TIME_to_tm(at, &tm);
+    ASN1_TIME_free(at);
+    if (!ok)
         return p11_attrs_add(l, t, NULL, 0);
     char buf[16];
     CK_DATE d;
@@ -75,12 +72,11 @@ static CK_RV add_date(struct p11_attrs *l, CK_ATTRIBUTE_TYPE t, const ASN1_TIME 
     return p11_attrs_add(l, t, &d, sizeof(d));
 }
 
-/* The certificate's parts; NULL x leaves them out (a pending key). */
-static CK_RV cert_attrs(struct p11_attrs *l, const struct card_container *c, X509 *x)
+/* The certificate's own attributes, its fields as they are in the DER. */
+static CK_RV cert_attrs(struct p11_attrs *l, const struct card_container *c,
+                        const struct card_cert_parts *x)
 {
     CK_RV rv = CKR_OK;
-    unsigned char *der = NULL;
-    int len;
     if ((rv = p11_attrs_add_ulong(l, CKA_CERTIFICATE_TYPE, CKC_X_509)) ||
         (rv = p11_attrs_add_bool(l, CKA_TRUSTED, false)) ||
         (rv = p11_attrs_add_ulong(l, CKA_CERTIFICATE_CATEGORY, 1)) ||
@@ -89,16 +85,91 @@ static CK_RV cert_attrs(struct p11_attrs *l, const struct card_container *c, X50
         (rv = p11_attrs_add(l, CKA_HASH_OF_SUBJECT_PUBLIC_KEY, NULL, 0)) ||
         (rv = p11_attrs_add(l, CKA_HASH_OF_ISSUER_PUBLIC_KEY, NULL, 0)) ||
         (rv = p11_attrs_add(l, CKA_VALUE, c->cert, c->cert_len)) ||
-        (rv = add_der_name(l, CKA_ISSUER, X509_get_issuer_name(x))) ||
-        (rv = add_date(l, CKA_START_DATE, X509_get0_notBefore(x))) ||
-        (rv = add_date(l, CKA_END_DATE, X509_get0_notAfter(x))))
+        (rv = p11_attrs_add(l, CKA_ISSUER, x->issuer, x->issuer_len)) ||
+        (rv = add_date(l, CKA_START_DATE, x->not_before, x->not_before_len)) ||
+        (rv = add_date(l, CKA_END_DATE, x->not_after, x->not_after_len)))
         return rv;
-    len = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &der);
-    if (len < 0)
-        return CKR_GENERAL_ERROR;
-    rv = p11_attrs_add(l, CKA_SERIAL_NUMBER, der, (CK_ULONG)len);
-    OPENSSL_free(der);
-    return rv;
+    return p11_attrs_add(l, CKA_SERIAL_NUMBER, x->serial, x->serial_len);
+}
+
+/* DER tag and length before n bytes of value; returns the header's size. */
+static size_t der_head(uint8_t *out, uint8_t tag, size_t n)
+{
+    out[0] = tag;
+    if (n < 0x80) {
+        out[1] = (uint8_t)n;
+        return 2;
+    }
+    if (n < 0x100) {
+        out[1] = 0x81;
+        out[2] = (uint8_t)n;
+        return 3;
+    }
+    out[1] = 0x82;
+    out[2] = (uint8_t)(n >> 8);
+    out[3] = (uint8_t)n;
+    return 4;
+}
+
+/* A positive INTEGER from an unsigned big-endian magnitude. */
+static size_t der_uint(uint8_t *out, const uint8_t *v, size_t n)
+{
+    while (n > 1 && *v == 0) {
+        v++;
+        n--;
+    }
+    bool pad = !n || (*v & 0x80);
+    size_t h = der_head(out, 0x02, n + pad);
+    if (pad)
+        out[h++] = 0;
+    if (n)
+        memcpy(out + h, v, n);
+    return h + n;
+}
+
+#define SPKI_MAX 1100
+
+/* SubjectPublicKeyInfo, DER-encoded as i2d_PUBKEY gives it; 0 when the
+ * key is not one this module shows. */
+static size_t spki_der(const struct card_container *c, uint8_t out[SPKI_MAX])
+{
+    static const uint8_t rsa_alg[] = { 0x30, 0x0D, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7,
+                                       0x0D, 0x01, 0x01, 0x01, 0x05, 0x00 };
+    static const uint8_t ec_alg[] = { 0x30, 0x13, 0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02,
+                                      0x01, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01,
+                                      0x07 };
+    uint8_t key[SPKI_MAX];
+    size_t kn;
+    const uint8_t *alg;
+    size_t algn;
+    if (c->type == CARD_KEY_RSA) {
+        if (!c->modulus || !c->exponent || c->modulus_len > 512 || c->exponent_len > 16)
+            return 0;
+        uint8_t ints[SPKI_MAX];
+        size_t in = der_uint(ints, c->modulus, c->modulus_len);
+        in += der_uint(ints + in, c->exponent, c->exponent_len);
+        kn = der_head(key, 0x30, in);
+        memcpy(key + kn, ints, in);
+        kn += in;
+        alg = rsa_alg;
+        algn = sizeof(rsa_alg);
+    } else {
+        if (c->ec_point_len != 65 || c->ec_point[0] != 0x04)
+            return 0;
+        memcpy(key, c->ec_point, 65);
+        kn = 65;
+        alg = ec_alg;
+        algn = sizeof(ec_alg);
+    }
+    uint8_t bits[SPKI_MAX];
+    size_t bn = der_head(bits, 0x03, kn + 1);
+    bits[bn++] = 0;
+    memcpy(bits + bn, key, kn);
+    bn += kn;
+    size_t n = der_head(out, 0x30, algn + bn);
+    memcpy(out + n, alg, algn);
+    memcpy(out + n + algn, bits, bn);
+    return n + algn + bn;
 }
 
 static CK_RV key_attrs(struct p11_attrs *l, const struct card_container *c, bool priv)
@@ -134,14 +205,8 @@ static CK_RV key_attrs(struct p11_attrs *l, const struct card_container *c, bool
             (!priv && (rv = p11_attrs_add(l, CKA_EC_POINT, pt, c->ec_point_len + 2))))
             return rv;
     }
-    EVP_PKEY *pk = p11_container_pkey(c);
-    unsigned char *spki = NULL;
-    int len = pk ? i2d_PUBKEY(pk, &spki) : -1;
-    EVP_PKEY_free(pk);
-    rv = len > 0 ? p11_attrs_add(l, CKA_PUBLIC_KEY_INFO, spki, (CK_ULONG)len)
-                 : p11_attrs_add(l, CKA_PUBLIC_KEY_INFO, NULL, 0);
-    OPENSSL_free(spki);
-    if (rv != CKR_OK)
+    uint8_t spki[SPKI_MAX];
+    if ((rv = p11_attrs_add(l, CKA_PUBLIC_KEY_INFO, spki, spki_der(c, spki))) != CKR_OK)
         return rv;
     if (priv) {
         if ((rv = p11_attrs_add_bool(l, CKA_SENSITIVE, true)) ||
@@ -180,8 +245,8 @@ static CK_RV key_attrs(struct p11_attrs *l, const struct card_container *c, bool
 /* A label this process asked for (at key generation, or set before the
  * certificate is written) wins over the card's, then the certificate's
  * CN, then the key reference. */
-static void label_of(const struct card_container *c, X509 *x, const char *asked,
-                     char *out, size_t n)
+static void label_of(const struct card_container *c, const struct card_cert_parts *x,
+                     const char *asked, char *out, size_t n)
 {
     const char *src = asked;
     size_t l = asked ? strlen(asked) : 0;
@@ -195,8 +260,7 @@ static void label_of(const struct card_container *c, X509 *x, const char *asked,
         out[l] = '\0';
         return;
     }
-    if (x && X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName,
-                                       out, (int)n) > 0)
+    if (x && card_name_cn(x->subject, x->subject_len, out, n) == CARD_OK && out[0])
         return;
     snprintf(out, n, "key %u", c->ref);
 }
@@ -204,11 +268,10 @@ static void label_of(const struct card_container *c, X509 *x, const char *asked,
 CK_RV p11_object_attrs_build(const struct card_container *c, enum p11_kind kind,
                              const char *asked, struct p11_attrs *l)
 {
-    X509 *x = NULL;
-    if (c->cert) {
-        const unsigned char *p = c->cert;
-        x = d2i_X509(NULL, &p, (long)c->cert_len);
-    }
+    struct card_cert_parts parts;
+    const struct card_cert_parts *x = NULL;
+    if (c->cert && card_cert_split(c->cert, c->cert_len, &parts) == CARD_OK)
+        x = &parts;
     if (kind == P11_CERT && !x)
         return CKR_DEVICE_ERROR;
     static const CK_OBJECT_CLASS cls[] = { CKO_CERTIFICATE, CKO_PUBLIC_KEY, CKO_PRIVATE_KEY };
@@ -223,15 +286,12 @@ CK_RV p11_object_attrs_build(const struct card_container *c, enum p11_kind kind,
         (rv = p11_attrs_add_bool(l, CKA_DESTROYABLE, kind != P11_PUB)) ||
         (rv = p11_attrs_add(l, CKA_LABEL, label, strlen(label))) ||
         (rv = p11_attrs_add(l, CKA_ID, c->id, c->id_len)))
-        goto out;
+        return rv;
     if (x)
-        rv = add_der_name(l, CKA_SUBJECT, X509_get_subject_name(x));
+        rv = p11_attrs_add(l, CKA_SUBJECT, x->subject, x->subject_len);
     else if (kind != P11_CERT)
         rv = p11_attrs_add(l, CKA_SUBJECT, NULL, 0);
     if (rv != CKR_OK)
-        goto out;
-    rv = kind == P11_CERT ? cert_attrs(l, c, x) : key_attrs(l, c, kind == P11_PRIV);
-out:
-    X509_free(x);
-    return rv;
+        return rv;
+    return kind == P11_CERT ? cert_attrs(l, c, x) : key_attrs(l, c, kind == P11_PRIV);
 }

@@ -2,7 +2,8 @@
  * private key per container, linked by CKA_ID; attributes in
  * objattrs.c), C_GetAttributeValue, C_SetAttributeValue and
  * C_FindObjects*. Handles are unique across slots and kept for an object
- * while it exists, across cache refreshes. */
+ * while it exists, across cache refreshes. When objects are checked
+ * against the card: README.md. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,11 +157,17 @@ CK_RV p11_get_attribute_value(struct p11_session *ss, CK_OBJECT_HANDLE h,
     struct p11_slot *s = &p11_g.slots[ss->slot];
     if (!tmpl && n)
         return CKR_ARGUMENTS_BAD;
-    CK_RV rv = p11_token_objects(s);
-    if (rv != CKR_OK)
-        return rv;
-    p11_token_end(s);
-    struct p11_object *o = p11_object_get0(s, h, s->logged_in);
+    /* From the objects this session's last check saw (see README.md);
+     * a handle not among them sends it to the card again. */
+    struct p11_object *o = ss->view ? p11_object_get0(s, h, s->logged_in) : NULL;
+    if (!o) {
+        CK_RV rv = p11_token_objects(s);
+        if (rv != CKR_OK)
+            return rv;
+        p11_token_end(s);
+        ss->view = true;
+        o = p11_object_get0(s, h, s->logged_in);
+    }
     if (!o)
         return CKR_OBJECT_HANDLE_INVALID;
     return p11_attrs_fill(&o->attrs, tmpl, n);
@@ -195,6 +202,7 @@ CK_RV p11_find_init(struct p11_session *ss, CK_ATTRIBUTE *tmpl, CK_ULONG n)
     if (rv != CKR_OK)
         return rv;
     p11_token_end(s);
+    ss->view = true;
     CK_OBJECT_HANDLE *found = calloc(s->nobj + 1, sizeof(*found));
     if (!found)
         return CKR_HOST_MEMORY;

@@ -106,6 +106,7 @@ struct p11_slot {
     struct card *card;          /* NULL: no supported card open */
     bool logged_in;
     bool have_counter;          /* objects cached for (serial, counter) */
+    bool checked;               /* ... and checked in the open transaction */
     uint64_t counter;
     char serial[33];
     struct card_objects cont;
@@ -134,8 +135,11 @@ CK_RV p11_objects_build(struct p11_slot *s);
 struct p11_object *p11_object_get0(struct p11_slot *s, CK_OBJECT_HANDLE h, bool logged_in);
 CK_RV p11_object_attrs_build(const struct card_container *c, enum p11_kind kind,
                              const char *label, struct p11_attrs *out);
-/* Brings the object cache up to date (inside a card transaction). */
+/* Brings the object cache up to date (inside a card transaction); once
+ * per transaction: a second call in the same one reads nothing. */
 CK_RV p11_cache_refresh(struct p11_slot *s);
+/* This process changed the card: the next refresh reads the objects. */
+void p11_cache_stale(struct p11_slot *s);
 /* p11_token_begin + p11_cache_refresh; on CKR_OK a transaction is open. */
 CK_RV p11_token_objects(struct p11_slot *s);
 /* Public key of a container as an EVP_PKEY. */
@@ -160,6 +164,10 @@ struct p11_session {
     CK_SLOT_ID slot;
     unsigned slot_gen;
     CK_FLAGS flags;
+    /* The objects were checked against the card at this session's
+     * C_FindObjectsInit (or its key generation, its C_CreateObject):
+     * C_GetAttributeValue answers from them without the card. */
+    bool view;
     /* the active operations */
     CK_OBJECT_HANDLE *found;
     size_t nfound, foundpos;

@@ -141,7 +141,9 @@ static void sign_end(struct p11_session *ss)
     ss->signing = false;
 }
 
-/* Length rules, then the card. */
+/* Length rules, then the card. The key is the one C_SignInit found in
+ * objects it checked against the card; its handle is looked up again, as
+ * a check since may have dropped it, but the card is not asked again. */
 static CK_RV sign_run(struct p11_session *ss, const CK_BYTE *data, CK_ULONG len,
                       CK_BYTE *sig, CK_ULONG *siglen)
 {
@@ -149,22 +151,22 @@ static CK_RV sign_run(struct p11_session *ss, const CK_BYTE *data, CK_ULONG len,
     const struct card_container *c;
     if (!siglen)
         return CKR_ARGUMENTS_BAD;
-    CK_RV rv = p11_token_objects(s);
-    if (rv != CKR_OK)
+    CK_RV rv = p11_op_key(s, ss->sign.key, true, &c);
+    if (rv != CKR_OK) {
+        sign_end(ss);
         return rv;
-    if ((rv = p11_op_key(s, ss->sign.key, true, &c)) != CKR_OK)
-        goto out;
+    }
     size_t need = p11_sig_len(c);
     if (!sig) {
         *siglen = need;
-        rv = CKR_OK;
-        goto keep;
+        return CKR_OK;
     }
     if (*siglen < need) {
         *siglen = need;
-        rv = CKR_BUFFER_TOO_SMALL;
-        goto keep;
+        return CKR_BUFFER_TOO_SMALL;
     }
+    if ((rv = p11_token_begin(s)) != CKR_OK)
+        return rv;
     uint8_t in[P11_RAW_MAX];
     size_t inlen = sizeof(in);
     if ((rv = op_input(&ss->sign, c, data, len, in, &inlen)) != CKR_OK)
@@ -189,9 +191,6 @@ static CK_RV sign_run(struct p11_session *ss, const CK_BYTE *data, CK_ULONG len,
 out:
     p11_token_end(s);
     sign_end(ss);
-    return rv;
-keep:
-    p11_token_end(s);
     return rv;
 }
 

@@ -3,8 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/x509.h>
-
+#include "card/x509.h"
 #include "pkcs11/p11.h"
 
 CK_RV p11_ctx_get(struct card_ctx **out)
@@ -54,7 +53,7 @@ void p11_slot_drop(struct p11_slot *s, bool close_card)
 {
     p11_objects_free(s);
     card_objects_clear(&s->cont);
-    s->have_counter = false;
+    s->have_counter = s->checked = false;
     s->logged_in = false;
     s->gen++;           /* its sessions are now stale (wrap.c closes them) */
     if (close_card && s->card) {
@@ -87,6 +86,7 @@ CK_RV p11_token_begin(struct p11_slot *s)
         if (rv != CKR_OK)
             return rv;
     }
+    s->checked = false;
     int crv = card_begin(s->card);
     if (crv == CARD_OK)
         return CKR_OK;
@@ -104,6 +104,7 @@ CK_RV p11_token_begin(struct p11_slot *s)
 
 void p11_token_end(struct p11_slot *s)
 {
+    s->checked = false;
     if (s->card)
         card_end(s->card);
 }
@@ -117,6 +118,7 @@ CK_RV p11_card_result(struct p11_slot *s, int crv)
          * a new transaction tells removal from a passing fault. It is
          * left open for the caller's p11_token_end. */
         card_end(s->card);
+        s->checked = false;
         int again = card_begin(s->card);
         if (again != CARD_OK)
             crv = CARD_E_REMOVED;
@@ -236,16 +238,7 @@ static void label_from_cert(const struct p11_slot *s, char *out, size_t n)
 {
     for (size_t i = 0; i < s->cont.n; i++) {
         const struct card_container *c = &s->cont.c[i];
-        if (!c->cert)
-            continue;
-        const unsigned char *p = c->cert;
-        X509 *x = d2i_X509(NULL, &p, (long)c->cert_len);
-        if (!x)
-            continue;
-        int got = X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName,
-                                            out, (int)n);
-        X509_free(x);
-        if (got > 0)
+        if (c->cert && card_cert_cn(c->cert, c->cert_len, out, n) == CARD_OK && out[0])
             return;
     }
 }
