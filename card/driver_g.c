@@ -479,16 +479,17 @@ out:
 
 /* Retiring the first of exactly two certificates moves the second to the
  * front instead, so the free space stays at the end of the file and a card
- * renews for ever. While the second one's bytes are copied to offset 118
- * on, a 30 82 header at 110 whose length reaches the second certificate
- * makes a scan jump over them, and the second still pairs with its own
- * entry where it was. The bytes at 110 are the retiring entry's
- * certificate meanwhile: four zero bytes where its content starts make
- * sure that no mix of old and new bytes ever reads as a certificate, so
- * our reading shows that entry's key alone. One write commits: the header
- * (the retiring entry freed, the used length cut to the copy's end) and
- * the copy's own first 8 bytes at 110. The source of the move: 0 when
- * none. */
+ * renews for ever. Until the commit the bytes at 110 are the retiring
+ * entry's certificate, and the first: OpenSC stops listing certificates at
+ * the first it cannot parse, so they are made a small certificate that
+ * parses (g_stub) under a 30 82 header whose length reaches the second
+ * certificate: a scan jumps over the bytes being written, and the second
+ * still pairs with its own entry where it was. Our own reading sees bytes
+ * that are no whole certificate and shows that entry's key alone. The
+ * second's bytes from 138 on are copied to 248 on; then ONE write of 248
+ * bytes commits: the header (the retiring entry freed, the used length
+ * cut to the copy's end) and the copy's first 138 bytes at 110. The source
+ * of the move: 0 when none. */
 static const struct card_g_entry *move_source(const struct card_g_store *s, size_t idx)
 {
     if (s->nalloc != 2 || s->ncert != 2)
@@ -507,24 +508,47 @@ static const struct card_g_entry *move_source(const struct card_g_store *s, size
     return y;
 }
 
+/* The content of a certificate that OpenSC parses (empty names, a
+ * one-byte RSA key, an empty signature) and that certifies nothing. */
+static const uint8_t g_stub[] = {
+    0x30, 0x57, 0xA0, 0x03, 0x02, 0x01, 0x02, 0x02, 0x01, 0x01,
+    0x30, 0x0D, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x0B, 0x05, 0x00,
+    0x30, 0x00,
+    0x30, 0x1E, 0x17, 0x0D, '0', '0', '0', '1', '0', '1', '0', '0', '0', '0', '0', '0', 'Z',
+    0x17, 0x0D, '0', '0', '0', '1', '0', '1', '0', '0', '0', '0', '0', '0', 'Z',
+    0x30, 0x00,
+    0x30, 0x1A, 0x30, 0x0D, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01,
+    0x01, 0x05, 0x00, 0x03, 0x09, 0x00, 0x30, 0x06, 0x02, 0x01, 0x05, 0x02, 0x01, 0x03,
+    0x30, 0x0D, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x0B, 0x05, 0x00,
+    0x03, 0x02, 0x00, 0x00,
+};
+
+/* Puts the stub at off under a 30 82 header of length reach, unless it
+ * is there already. */
+static int put_stub(struct card *c, const struct card_g_store *s, size_t off, size_t reach)
+{
+    uint8_t b[4 + sizeof(g_stub)] = { 0x30, 0x82, (uint8_t)(reach >> 8), (uint8_t)reach };
+    memcpy(b + 4, g_stub, sizeof(g_stub));
+    if (off + sizeof(b) <= s->used && !memcmp(s->buf + off, b, sizeof(b)))
+        return CARD_OK;
+    return card_g_write_at(c, off, b, sizeof(b));
+}
+
 static int move_to_front(struct card *c, struct card_g_store *s, size_t idx,
                          const struct card_g_entry *y)
 {
     const uint8_t *src = s->buf + y->scan_off;
-    size_t len = y->scan_len, reach = y->scan_off - G_HDR - 4;
-    const uint8_t cover[8] = { 0x30, 0x82, (uint8_t)(reach >> 8), (uint8_t)reach };
-    int rv = CARD_OK;
-    if (memcmp(s->buf + G_HDR, cover, sizeof(cover)))
-        rv = card_g_write_at(c, G_HDR, cover, sizeof(cover));
-    for (size_t off = sizeof(cover); off < len && rv == CARD_OK; off += G_CHUNK)
+    size_t len = y->scan_len, head = G_CHUNK - G_HDR;
+    int rv = put_stub(c, s, G_HDR, y->scan_off - G_HDR - 4);
+    for (size_t off = head; off < len && rv == CARD_OK; off += G_CHUNK)
         rv = card_g_write_at(c, G_HDR + off, src + off,
                              len - off < G_CHUNK ? len - off : G_CHUNK);
     if (rv != CARD_OK)
         return rv;
     s->e[idx].alloc = false;
-    uint8_t both[G_HDR + sizeof(cover)];
+    uint8_t both[G_CHUNK];
     card_g_build_header(both, G_HDR + len, s->e, s->n);
-    memcpy(both + G_HDR, src, sizeof(cover));
+    memcpy(both + G_HDR, src, head);
     return card_g_write_at(c, 0, both, sizeof(both));
 }
 
@@ -567,11 +591,12 @@ static int g_delete_cert(struct card *c, const uint8_t *id, size_t idlen)
     card_g_build_header(hdr, used, s.e, s.n);
 
     if (len) {
-        /* Zero the body from its start, so the first write already leaves
-         * bytes that never read as a certificate; the 30 82 LL LL goes
-         * last, so until then a scan still skips this one where it was. */
+        /* The stub first (see move_to_front: OpenSC still lists what
+         * follows; we show the key alone), then zeros behind it; the 30 82
+         * LL LL goes last, so until then a scan still skips this one. */
         uint8_t zero[G_CHUNK] = { 0 };
-        if ((rv = zero_range(c, off + 4, off + len)) != CARD_OK)
+        if ((rv = put_stub(c, &s, off, len - 4)) != CARD_OK ||
+            (rv = zero_range(c, off + 4 + sizeof(g_stub), off + len)) != CARD_OK)
             goto out;
         if (off + 4 <= G_CHUNK) {
             /* The 30 82 and the table entry go in one write: at no moment

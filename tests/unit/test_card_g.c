@@ -442,12 +442,17 @@ static void test_delete(void **state)
     uint8_t id[20];
     SHA1(cert_mod, cert_mod_len, id);
     expect_store();
-    /* Zeroed from its content's start on (the first write leaves bytes
-     * that never read as a certificate); the 30 82 and the table entry go
-     * last, in one write. */
+    /* First a stub certificate under the same 30 82 header (OpenSC still
+     * parses the entry), then zeros behind it; the 30 82 and the table
+     * entry go last, in one write. */
     size_t end = HDR + cert_len;
+    uint8_t stub[5 + 112] = { 0x00, 0xD6, 0x00, HDR, 112 };
+    memcpy(stub + 5, cert_der, 4);
+    memcpy(stub + 9, "\x30\x57\xA0\x03\x02\x01\x02\x02\x01\x01", 10);
+    sc_expect_bin(stub, 5 + 14, NULL, 0, 0x9000);
+    sc.steps[sc.n - 1].prefix = true;
     uint8_t z[5 + 248] = { 0 };
-    for (size_t start = HDR + 4; start < end; start += 248) {
+    for (size_t start = HDR + 112; start < end; start += 248) {
         size_t n = end - start < 248 ? end - start : 248;
         z[0] = 0x00; z[1] = 0xD6;
         z[2] = (uint8_t)(start >> 8); z[3] = (uint8_t)start;

@@ -7,7 +7,8 @@
  * the card after every command that changes it: since the card completes or
  * discards each command, those snapshots are exactly the states a torn
  * command can leave. From each one we check (a) that a credential is whole,
- * both as our driver reads it and as OpenSC's gemsafeV1 scan reads it, and
+ * as our driver reads it, as OpenSC's gemsafeV1 scan pairs it and as
+ * OpenSC's PKCS#11 layer lists it, and
  * (b) that a rerun from there ends with the new credential alone.
  */
 #include "tests/unit/scripted_card.h"
@@ -276,6 +277,62 @@ static unsigned opensc_good(const struct gcard *g, unsigned *mispaired)
     return good;
 }
 
+/* One DER header at p: its total length, 0 when it is not one. */
+static size_t tlv_len(const uint8_t *p, size_t max)
+{
+    if (max < 2)
+        return 0;
+    size_t n = p[1], h = 2;
+    if (n == 0x81 || n == 0x82) {
+        h += n & 3;
+        if (max < h)
+            return 0;
+        n = n == 0x81 ? p[2] : (size_t)p[2] << 8 | p[3];
+    } else if (n > 0x7F) {
+        return 0;
+    }
+    return h + n <= max ? h + n : 0;
+}
+
+/* OpenSC's PKCS#11 layer parses each certificate in entry order, reading
+ * the outer SEQUENCE's first three elements and ignoring what follows, and
+ * lists nothing after the first it cannot parse. The number of entries it
+ * lists with their own certificate. */
+static unsigned opensc_listed(const struct gcard *g)
+{
+    struct scan s;
+    opensc_scan(g->ef, &s);
+    unsigned good = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        if (!s.alloc[i] || !s.has[i])
+            continue;
+        const uint8_t *p = g->ef + s.idx[i];
+        size_t max = s.cnt[i] - 4, in = 0;
+        if (s.cnt[i] < 8 || s.idx[i] + s.cnt[i] > EF)
+            return good;
+        for (int k = 0; k < 3; k++) {
+            size_t t = tlv_len(p + 4 + in, max - in);
+            if (!t)
+                return good;
+            in += t;
+        }
+        uint8_t der[EF];
+        der[0] = 0x30;
+        der[1] = 0x82;
+        der[2] = (uint8_t)(in >> 8);
+        der[3] = (uint8_t)in;
+        memcpy(der + 4, p + 4, in);
+        const uint8_t *q = der;
+        X509 *x = d2i_X509(NULL, &q, (long)(in + 4));
+        X509_free(x);
+        if (!x)
+            return good;
+        int k = cert_key(der, in + 4);
+        good += k >= 0 && k == g->key[s.ref[i]];
+    }
+    return good;
+}
+
 static struct card *open_card(void)
 {
     struct card *c = NULL;
@@ -386,6 +443,7 @@ static size_t check_done(int k)
 static void check_whole(void)
 {
     assert_true(opensc_good(&card, NULL) >= 1);
+    assert_true(opensc_listed(&card) >= 1);
     struct card *c = open_card();
     struct card_objects o;
     assert_int_equal(card_read_objects(c, &o), CARD_OK);
