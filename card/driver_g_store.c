@@ -7,8 +7,6 @@
 #include "card/driver_g.h"
 #include "card/x509.h"
 
-#include <openssl/x509.h>
-
 static const uint8_t g_path[] = { 0x16, 0x00, 0x00, 0x04 };
 
 void card_g_store_free(struct card_g_store *s)
@@ -98,10 +96,8 @@ static int store_parse(struct card_g_store *s)
 /* One whole certificate, nothing after it. */
 static bool cert_whole(const uint8_t *der, size_t len)
 {
-    const uint8_t *p = der;
-    X509 *x = d2i_X509(NULL, &p, (long)len);
-    X509_free(x);
-    return x && p == der + len;
+    struct card_cert_parts parts;
+    return card_cert_whole(der, len) && card_cert_split(der, len, &parts) == CARD_OK;
 }
 
 /* True when order alone pairs every allocated entry with a whole
