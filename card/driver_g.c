@@ -595,8 +595,9 @@ static int g_delete_cert(struct card *c, const uint8_t *id, size_t idlen)
          * follows; we show the key alone), then zeros behind it; the 30 82
          * LL LL goes last, so until then a scan still skips this one. */
         uint8_t zero[G_CHUNK] = { 0 };
-        if ((rv = put_stub(c, &s, off, len - 4)) != CARD_OK ||
-            (rv = zero_range(c, off + 4 + sizeof(g_stub), off + len)) != CARD_OK)
+        size_t stub = len >= 4 + sizeof(g_stub) ? sizeof(g_stub) : 0;
+        if ((stub && (rv = put_stub(c, &s, off, len - 4)) != CARD_OK) ||
+            (rv = zero_range(c, off + 4 + stub, off + len)) != CARD_OK)
             goto out;
         if (off + 4 <= G_CHUNK) {
             /* The 30 82 and the table entry go in one write: at no moment
