@@ -1,6 +1,6 @@
 /* The certificate walker (card/x509.c) against OpenSSL: the same fields,
  * the same public key, and nothing but a clean refusal for a certificate
- * cut short or corrupted. */
+ * cut short or corrupted, or an inner element cut short at any depth. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -137,6 +137,71 @@ static void test_p256(void **state)
     EVP_PKEY_free(k);
 }
 
+/* A heap copy of exactly n bytes: ASan reports a read one byte past it. */
+static uint8_t *exact_copy(const uint8_t *b, size_t n)
+{
+    uint8_t *c = malloc(n);
+    assert_non_null(c);
+    memcpy(c, b, n);
+    return c;
+}
+
+/* How the innermost element is cut short by one byte. */
+enum cut { CUT_VALUE, CUT_SEQUENCE, CUT_LENGTH };
+static const char *const cut_name[] = { "an OCTET STRING's value", "a SEQUENCE's value",
+                                         "a long-form length" };
+
+/* SEQUENCEs nested depth deep around a last element one byte short:
+ * 04 01 (a value byte missing), 30 02 01 (a walker that took it would
+ * step in and read one past the end) or 30 81 (the length byte missing).
+ * Every enclosing length is right, so only the inner check can refuse. */
+static size_t nest_cut(int depth, enum cut cut, uint8_t *out, size_t cap)
+{
+    static const uint8_t inner[][3] = { { 0x04, 0x01 }, { 0x30, 0x02, 0x01 }, { 0x30, 0x81 } };
+    static const size_t inner_len[] = { 2, 3, 2 };
+    uint8_t buf[64];
+    size_t at = sizeof(buf) - inner_len[cut];
+    memcpy(buf + at, inner[cut], inner_len[cut]);
+    for (int i = 0; i < depth; i++) {
+        uint8_t len = (uint8_t)(sizeof(buf) - at);
+        buf[--at] = len;
+        buf[--at] = 0x30;
+    }
+    size_t n = sizeof(buf) - at;
+    assert_true(n <= cap);
+    memcpy(out, buf + at, n);
+    return n;
+}
+
+/* An inner element cut short is refused at every depth, and the walker
+ * reads nothing past the buffer (heap copies of exact size, for ASan). */
+static void test_inner_element_cut_short(void **state)
+{
+    (void)state;
+    static const uint8_t seven[] = { 0x30, 0x05, 0x30, 0x03, 0x30, 0x02, 0x01 };
+    uint8_t *c = exact_copy(seven, sizeof(seven));
+    assert_false(card_cert_whole(c, sizeof(seven)));
+    struct card_cert_parts parts;
+    assert_int_equal(card_cert_split(c, sizeof(seven), &parts), CARD_E_BAD_RESPONSE);
+    free(c);
+    for (int depth = 0; depth <= 16; depth++) {
+        for (enum cut cut = CUT_VALUE; cut <= CUT_LENGTH; cut++) {
+            uint8_t b[64];
+            size_t n = nest_cut(depth, cut, b, sizeof(b));
+            c = exact_copy(b, n);
+            if (card_cert_whole(c, n))
+                fail_msg("accepted: depth %d, %s cut short", depth, cut_name[cut]);
+            free(c);
+        }
+    }
+    /* The same shape, whole, is accepted: the refusals above are the
+     * cut's doing, not the shape's. */
+    static const uint8_t whole[] = { 0x30, 0x06, 0x30, 0x04, 0x30, 0x02, 0x04, 0x00 };
+    c = exact_copy(whole, sizeof(whole));
+    assert_true(card_cert_whole(c, sizeof(whole)));
+    free(c);
+}
+
 /* Corrupted bytes anywhere: every call returns, and a certificate the
  * walker still accepts yields fields that lie inside the buffer. */
 static void test_corruption_is_contained(void **state)
@@ -178,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_rsa_2048),
         cmocka_unit_test(test_p256),
         cmocka_unit_test(test_corruption_is_contained),
+        cmocka_unit_test(test_inner_element_cut_short),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
