@@ -286,7 +286,7 @@ CK_RV p11_get_token_info(CK_SLOT_ID id, CK_TOKEN_INFO *info)
     pad(info->serialNumber, sizeof(info->serialNumber), ci->serial);
     info->flags = CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED | CKF_TOKEN_INITIALIZED;
     if (crv == CARD_OK || crv == CARD_E_PIN_LOCKED) {
-        if (crv == CARD_E_PIN_LOCKED || tries < 0)
+        if (crv == CARD_E_PIN_LOCKED || tries <= 0)      /* 63 C0: no tries left */
             info->flags |= CKF_USER_PIN_LOCKED;
         else if (tries == 1)
             info->flags |= CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_COUNT_LOW;
