@@ -2,7 +2,8 @@
 # The module with a card in one long-lived process (test_pkcs11_token):
 # login shared by sessions, PIN errors, attribute rules on real objects,
 # an NHS identity agent's way to its login key and certificate,
-# signature length rules, a renewal by cardrenew (when built) and a
+# signature length rules, private-key operations refused without login,
+# sensitive attributes, a renewal by cardrenew (when built) and a
 # certificate written by another process seen at the next call without
 # restart or log-out, the card pulled and put
 # back mid-session (sessions closed, then a fresh login works), threads,
@@ -80,6 +81,6 @@ CARDRENEW_TEST_TOKEN=1 CARDRENEW_MODULE=$M VCARD=$BUILD/vcard \
 rc=$?
 cat "$T/out"
 [ $rc -eq 0 ] || { echo "FAIL: test_pkcs11_token exited $rc"; exit 1; }
-grep -q "PASSED.*13 test" "$T/out" ||
-    { [ -z "${CARDRENEW_TEST_RENEW:-}" ] && grep -q "PASSED.*12 test" "$T/out"; } ||
+grep -q "PASSED.*15 test" "$T/out" ||
+    { [ -z "${CARDRENEW_TEST_RENEW:-}" ] && grep -q "PASSED.*14 test" "$T/out"; } ||
     { echo "FAIL: test_pkcs11_token"; exit 1; }

@@ -3,7 +3,8 @@
  * CARDRENEW_TEST_TOKEN=1, CARDRENEW_MODULE, CARDRENEW_PIN, VCARD_CONTROL
  * and VCARD); elsewhere every test is skipped.
  * Login state shared by sessions, PIN errors, the attribute rules on real
- * objects, the signature length rules, a renewal and a certificate
+ * objects, the signature length rules, private-key operations refused
+ * without login, sensitive attributes, a renewal and a certificate
  * written by another process seen without restart or log-out, the card pulled and put back
  * mid-session, sessions in several threads signing at once, a forked
  * child using the card beside its parent,
@@ -12,6 +13,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,6 +265,128 @@ static void test_sign_lengths(void **state)
     CK_MECHANISM pss = { CKM_RSA_PKCS_PSS, &pp, sizeof(pp) };
     CK_RV rv = f->C_SignInit(h, &pss, k[0]);
     assert_true(rv == CKR_MECHANISM_INVALID || rv == CKR_MECHANISM_PARAM_INVALID);
+    f->C_CloseSession(h);
+}
+
+/* The key's signing mechanism on both profiles (G signs SHA-1 only). */
+static CK_MECHANISM sign_mech(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key)
+{
+    CK_KEY_TYPE kt;
+    CK_ATTRIBUTE ka = { CKA_KEY_TYPE, &kt, sizeof(kt) };
+    assert_int_equal(f->C_GetAttributeValue(h, key, &ka, 1), CKR_OK);
+    return (CK_MECHANISM){ kt == CKK_EC ? CKM_ECDSA_SHA256 : CKM_SHA1_RSA_PKCS, NULL, 0 };
+}
+
+/* Private-key operations need the user logged in: C_SignInit and
+ * C_DecryptInit answer CKR_USER_NOT_LOGGED_IN after C_Logout and in a
+ * session that never logged in, with a key handle found while logged in;
+ * an operation begun before C_Logout ends at its next call, length
+ * queries included, with CKR_KEY_HANDLE_INVALID (the key is hidden). */
+static void test_login_required(void **state)
+{
+    (void)state;
+    NEED_TOKEN();
+    CK_SESSION_HANDLE h = open_rw();
+    assert_int_equal(login(h), CKR_OK);
+    CK_OBJECT_HANDLE k[16];
+    assert_true(find(h, CKO_PRIVATE_KEY, k, 16) >= 1);
+    CK_MECHANISM sm = sign_mech(h, k[0]);
+    CK_MECHANISM dm = { CKM_RSA_PKCS, NULL, 0 };
+    CK_BYTE data[32], out[512];
+    memset(data, 0x3c, sizeof(data));
+    CK_ULONG len = 0;
+    /* Deciphering where the key and profile allow it (not G's 2048-bit keys). */
+    bool decrypts = f->C_DecryptInit(h, &dm, k[0]) == CKR_OK;
+    if (decrypts)
+        assert_int_equal(f->C_Decrypt(h, data, 1, out, &len), CKR_ENCRYPTED_DATA_LEN_RANGE);
+    assert_int_equal(f->C_Logout(h), CKR_OK);
+    assert_int_equal(f->C_SignInit(h, &sm, k[0]), CKR_USER_NOT_LOGGED_IN);
+    assert_int_equal(f->C_DecryptInit(h, &dm, k[0]), CKR_USER_NOT_LOGGED_IN);
+    assert_int_equal(f->C_Sign(h, data, sizeof(data), out, &len), CKR_OPERATION_NOT_INITIALIZED);
+
+    assert_int_equal(f->C_CloseAllSessions(slot), CKR_OK);
+    CK_SESSION_HANDLE ro;
+    assert_int_equal(f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ro), CKR_OK);
+    assert_int_equal(state_of(ro), CKS_RO_PUBLIC_SESSION);
+    assert_int_equal(f->C_SignInit(ro, &sm, k[0]), CKR_USER_NOT_LOGGED_IN);
+    assert_int_equal(f->C_DecryptInit(ro, &dm, k[0]), CKR_USER_NOT_LOGGED_IN);
+    CK_OBJECT_HANDLE none[16];
+    assert_int_equal(find(ro, CKO_PRIVATE_KEY, none, 16), 0);
+    f->C_CloseSession(ro);
+
+    /* Begun while logged in: neither a signature nor its length after C_Logout. */
+    h = open_rw();
+    for (int query = 0; query < 2; query++) {
+        assert_int_equal(login(h), CKR_OK);
+        assert_int_equal(f->C_SignInit(h, &sm, k[0]), CKR_OK);
+        assert_int_equal(f->C_Logout(h), CKR_OK);
+        len = sizeof(out);
+        assert_int_equal(f->C_Sign(h, data, sizeof(data), query ? NULL : out, &len),
+                         CKR_KEY_HANDLE_INVALID);
+        assert_int_equal(f->C_Sign(h, data, sizeof(data), out, &len), CKR_OPERATION_NOT_INITIALIZED);
+        if (!decrypts)
+            continue;
+        assert_int_equal(login(h), CKR_OK);
+        assert_int_equal(f->C_DecryptInit(h, &dm, k[0]), CKR_OK);
+        assert_int_equal(f->C_Logout(h), CKR_OK);
+        len = sizeof(out);
+        assert_int_equal(f->C_Decrypt(h, out, sizeof(out), query ? NULL : out, &len),
+                         CKR_KEY_HANDLE_INVALID);
+        assert_int_equal(f->C_Decrypt(h, out, sizeof(out), out, &len),
+                         CKR_OPERATION_NOT_INITIALIZED);
+    }
+    f->C_CloseSession(h);
+}
+
+/* A private key's secret parts (RSA CKA_PRIVATE_EXPONENT and the CRT
+ * values, EC CKA_VALUE) answer CKR_ATTRIBUTE_SENSITIVE with
+ * CK_UNAVAILABLE_INFORMATION and leave the caller's buffer untouched,
+ * while the other attributes of the same template are filled. */
+static void test_sensitive_attributes(void **state)
+{
+    (void)state;
+    NEED_TOKEN();
+    CK_SESSION_HANDLE h = open_rw();
+    assert_int_equal(login(h), CKR_OK);
+    CK_OBJECT_HANDLE k[16];
+    CK_ULONG nk = find(h, CKO_PRIVATE_KEY, k, 16);
+    assert_true(nk >= 1);
+    for (CK_ULONG i = 0; i < nk; i++) {
+        CK_KEY_TYPE kt;
+        CK_ATTRIBUTE ka = { CKA_KEY_TYPE, &kt, sizeof(kt) };
+        assert_int_equal(f->C_GetAttributeValue(h, k[i], &ka, 1), CKR_OK);
+        static const CK_ATTRIBUTE_TYPE rsa_secret[] = { CKA_PRIVATE_EXPONENT, CKA_PRIME_1,
+                                                        CKA_PRIME_2, CKA_EXPONENT_1,
+                                                        CKA_EXPONENT_2, CKA_COEFFICIENT };
+        static const CK_ATTRIBUTE_TYPE ec_secret[] = { CKA_VALUE };
+        const CK_ATTRIBUTE_TYPE *secret = kt == CKK_EC ? ec_secret : rsa_secret;
+        size_t nsecret = kt == CKK_EC ? 1 : sizeof(rsa_secret) / sizeof(rsa_secret[0]);
+        for (size_t j = 0; j < nsecret; j++) {
+            CK_OBJECT_CLASS cls = 0;
+            CK_BBOOL sign = CK_FALSE;
+            CK_BYTE id[64], val[1024], pub[1024];
+            memset(val, 0xA5, sizeof(val));
+            CK_ATTRIBUTE t[] = {
+                { CKA_CLASS, &cls, sizeof(cls) },
+                { secret[j], val, sizeof(val) },
+                { CKA_ID, id, sizeof(id) },
+                { kt == CKK_EC ? CKA_EC_PARAMS : CKA_MODULUS, pub, sizeof(pub) },
+                { CKA_SIGN, &sign, sizeof(sign) },
+            };
+            assert_int_equal(f->C_GetAttributeValue(h, k[i], t, 5), CKR_ATTRIBUTE_SENSITIVE);
+            assert_int_equal(t[1].ulValueLen, CK_UNAVAILABLE_INFORMATION);
+            for (size_t b = 0; b < sizeof(val); b++)
+                assert_int_equal(val[b], 0xA5);
+            assert_int_equal(cls, CKO_PRIVATE_KEY);
+            assert_int_equal(t[2].ulValueLen, 20);                  /* SHA-1 CKA_ID */
+            assert_true(t[3].ulValueLen > 8 && t[3].ulValueLen <= sizeof(pub));
+            assert_int_equal(sign, CK_TRUE);
+            /* Asked alone, for its length: the same answer. */
+            CK_ATTRIBUTE q = { secret[j], NULL, 0 };
+            assert_int_equal(f->C_GetAttributeValue(h, k[i], &q, 1), CKR_ATTRIBUTE_SENSITIVE);
+            assert_int_equal(q.ulValueLen, CK_UNAVAILABLE_INFORMATION);
+        }
+    }
     f->C_CloseSession(h);
 }
 
@@ -709,6 +833,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_attributes, init, fini),
         cmocka_unit_test_setup_teardown(test_identity_agent, init, fini),
         cmocka_unit_test_setup_teardown(test_sign_lengths, init, fini),
+        cmocka_unit_test_setup_teardown(test_login_required, init, fini),
+        cmocka_unit_test_setup_teardown(test_sensitive_attributes, init, fini),
         cmocka_unit_test_setup_teardown(test_threads, init, fini),
         cmocka_unit_test_setup_teardown(test_fork, init, fini),
         cmocka_unit_test_setup_teardown(test_renewed_underneath, init, fini),
