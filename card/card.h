@@ -146,6 +146,15 @@ const struct card_info *card_get_info(const struct card *c);
 int card_begin(struct card *c);
 void card_end(struct card *c);
 
+/* No APDU, no transaction (card/status.c): CARD_OK while the card is
+ * still in and has not been reset since it was opened, CARD_E_REMOVED
+ * once it was pulled or reset (by anyone); the handle is then stale. */
+int card_check(struct card *c);
+/* A reader's insert/remove count (pcsc-lite's event counter) and whether
+ * a card is in it now. */
+int card_ctx_reader_events(struct card_ctx *ctx, const char *reader,
+                           unsigned *events, bool *present);
+
 /* The driver ops, each run through one place that turns NULL ops into
  * CARD_E_UNSUPPORTED. Call them between card_begin and card_end. */
 int card_change_counter(struct card *c, uint64_t *counter);

@@ -2,7 +2,11 @@
  * serial and change counter. The counter is read once per card
  * transaction that needs objects (the rule is in README.md), so a
  * certificate another process wrote (a renewal) shows at the next
- * C_FindObjectsInit or C_*Init, with no restart and no log-out. */
+ * C_FindObjectsInit or C_*Init, with no restart and no log-out. A change
+ * made by another process also ends the sessions opened before it at
+ * their next C_GetSessionInfo (p11_cache_foreign): that is how NSS learns
+ * to drop its copy of the certificates. This process's own changes are
+ * published as a change notice (notice.c) for the others. */
 #include <string.h>
 
 #include "pkcs11/p11.h"
@@ -10,6 +14,24 @@
 void p11_cache_stale(struct p11_slot *s)
 {
     s->have_counter = s->checked = false;
+    s->own_change = true;
+}
+
+void p11_cache_foreign(struct p11_slot *s)
+{
+    s->epoch++;
+    s->have_counter = s->checked = false;
+}
+
+/* This process changed the card: tell the others, once. */
+static void publish_own(struct p11_slot *s, uint64_t counter, bool known)
+{
+    if (!s->own_change)
+        return;
+    s->own_change = false;
+    p11_notice_publish(s->serial, counter, known);
+    /* Our own notice is no news to us. */
+    p11_notice_baseline(s);
 }
 
 CK_RV p11_cache_refresh(struct p11_slot *s)
@@ -22,18 +44,24 @@ CK_RV p11_cache_refresh(struct p11_slot *s)
     uint64_t counter = 0;
     int crv = card_change_counter(s->card, &counter);
     bool counted = crv == CARD_OK;
-    if (!counted && crv != CARD_E_UNSUPPORTED)
+    if (!counted && crv != CARD_E_UNSUPPORTED) {
+        publish_own(s, 0, false);
         return p11_card_result(s, crv);
+    }
     const char *serial = card_get_info(s->card)->serial;
-    if (counted && s->have_counter && s->counter == counter && strcmp(s->serial, serial) == 0) {
+    bool same_card = strcmp(s->serial, serial) == 0;
+    if (counted && s->have_counter && s->counter == counter && same_card) {
         s->checked = true;
         return CKR_OK;
     }
+    /* Moved while we held objects, and not by us: another program. */
+    bool foreign = counted && s->have_counter && same_card;
 
     struct card_objects fresh = { 0 };
     crv = card_read_objects(s->card, &fresh);
     if (crv != CARD_OK) {
         card_objects_clear(&fresh);
+        publish_own(s, 0, false);
         return p11_card_result(s, crv);
     }
     card_objects_clear(&s->cont);
@@ -44,6 +72,11 @@ CK_RV p11_cache_refresh(struct p11_slot *s)
     s->counter = counter;
     memcpy(s->serial, serial, sizeof(s->serial));
     s->serial[sizeof(s->serial) - 1] = '\0';
+    if (foreign) {
+        s->epoch++;
+        p11_trace("reader \"%s\": objects changed by another program", s->reader);
+    }
+    publish_own(s, counter, counted);
     CK_RV rv = p11_objects_build(s);
     if (rv != CKR_OK) {
         s->have_counter = false;

@@ -114,6 +114,21 @@ struct p11_slot {
     size_t nobj;
     CK_OBJECT_HANDLE next_handle;
     unsigned gen;               /* bumped when the card goes away */
+    /* Bumped when another program changed the card's objects: sessions
+     * opened before answer CKR_SESSION_HANDLE_INVALID at their next
+     * C_GetSessionInfo (how NSS learns to drop its cached certificates),
+     * while the login the card holds stays for new sessions. */
+    unsigned epoch;
+    bool own_change;            /* this process wrote: publish a notice */
+    struct p11_notice_seen {    /* the change notice as last looked at */
+        bool exists;
+        unsigned long long dev, ino, size;
+        long long mtime_s, mtime_ns, ctime_s, ctime_ns;
+    } notice;
+    /* A card no driver claimed, at this reader event count: not tried
+     * again (APDUs every poll) until a card comes or goes. */
+    bool refused;
+    unsigned refused_events;
     /* Labels asked for keys that have no certificate yet: the card
      * stores a label with the certificate, so they wait here. */
     struct p11_label {
@@ -140,10 +155,23 @@ CK_RV p11_object_attrs_build(const struct card_container *c, enum p11_kind kind,
 CK_RV p11_cache_refresh(struct p11_slot *s);
 /* This process changed the card: the next refresh reads the objects. */
 void p11_cache_stale(struct p11_slot *s);
+/* The objects changed under this process (a counter or a notice that is
+ * not ours): sessions opened before end at C_GetSessionInfo. */
+void p11_cache_foreign(struct p11_slot *s);
 /* p11_token_begin + p11_cache_refresh; on CKR_OK a transaction is open. */
 CK_RV p11_token_objects(struct p11_slot *s);
 /* Public key of a container as an EVP_PKEY. */
 EVP_PKEY *p11_container_pkey(const struct card_container *c);
+
+/* ---- change notices shared by this user's processes (notice.c) ---- */
+/* After this process changed a card: its serial and new change counter
+ * (known false when it could not be read). */
+void p11_notice_publish(const char *serial, uint64_t counter, bool known);
+/* Records the notice as it is now, so only later ones count. */
+void p11_notice_baseline(struct p11_slot *s);
+/* Looks at the card's notice (a stat(), no APDU); a change made by
+ * another process that this one has not seen calls p11_cache_foreign. */
+void p11_notice_poll(struct p11_slot *s);
 
 /* ---- sessions (session.c) ---- */
 struct p11_opstate {
@@ -163,6 +191,7 @@ struct p11_session {
     CK_SESSION_HANDLE handle;
     CK_SLOT_ID slot;
     unsigned slot_gen;
+    unsigned epoch;             /* the slot's epoch when it opened */
     CK_FLAGS flags;
     /* The objects were checked against the card at this session's
      * C_FindObjectsInit (or its key generation, its C_CreateObject):
@@ -216,6 +245,10 @@ CK_RV p11_token_begin(struct p11_slot *s);
 void p11_token_end(struct p11_slot *s);
 /* Forget the card: close it, drop objects, login, and its sessions. */
 void p11_slot_drop(struct p11_slot *s, bool close_card);
+/* What a poll costs: PC/SC's word on the card handle and the change
+ * notice, no APDU and no transaction. A card pulled or reset is dropped
+ * (its sessions end); a change by another program bumps the epoch. */
+void p11_slot_poll(struct p11_slot *s);
 CK_RV p11_ctx_get(struct card_ctx **out);
 CK_RV p11_slot_for_reader(const char *reader, CK_SLOT_ID *id);
 /* Session helpers for slot and session code. */

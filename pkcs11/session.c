@@ -54,6 +54,7 @@ CK_RV p11_open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE *out)
     ss->handle = p11_g.next_session++;
     ss->slot = id;
     ss->slot_gen = s->gen;
+    ss->epoch = s->epoch;
     ss->flags = flags & (CKF_SERIAL_SESSION | CKF_RW_SESSION);
     p11_g.sessions[p11_g.nsessions++] = ss;
     *out = ss->handle;
@@ -111,11 +112,26 @@ CK_RV p11_close_all_sessions(CK_SLOT_ID id)
     return CKR_OK;
 }
 
+/* Hosts poll this once a second to learn whether the token they know
+ * is still there (NSS on its default session). It costs no APDU: PC/SC's
+ * state of the card and the change notice. A session whose card was
+ * pulled or reset, or opened before another program changed the card's
+ * objects (a renewal), is closed here: CKR_SESSION_HANDLE_INVALID, and
+ * the host reads the token afresh. In the second case the card still
+ * holds the login, so new sessions are logged in. */
 CK_RV p11_get_session_info(struct p11_session *ss, CK_SESSION_INFO *info)
 {
     if (!info)
         return CKR_ARGUMENTS_BAD;
-    bool user = p11_g.slots[ss->slot].logged_in;
+    struct p11_slot *s = &p11_g.slots[ss->slot];
+    p11_slot_poll(s);
+    if (ss->slot_gen != s->gen || ss->epoch != s->epoch) {
+        p11_trace("session %lu closed: the card %s", (unsigned long)ss->handle,
+                  ss->slot_gen != s->gen ? "went away" : "was changed by another program");
+        p11_session_remove(ss);
+        return CKR_SESSION_HANDLE_INVALID;
+    }
+    bool user = s->logged_in;
     bool rw = ss->flags & CKF_RW_SESSION;
     memset(info, 0, sizeof(*info));
     info->slotID = ss->slot;

@@ -1,5 +1,8 @@
 /* slot.c: one slot per reader; the token is there when card_open
- * succeeds. Slot ids stay with their reader name for the module's life. */
+ * succeeds. A slot id is its reader's for the process's life. Polls
+ * (C_GetSlotInfo, C_GetSessionInfo) cost no APDU: PC/SC's state of the
+ * card handle and the change notice say whether anything happened. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,31 +23,82 @@ CK_RV p11_ctx_get(struct card_ctx **out)
     return CKR_OK;
 }
 
+/* Reader names by slot id for the life of the process, kept across
+ * C_Finalize/C_Initialize (and into a forked child): a slot id stays its
+ * reader's, and one got before C_Finalize is valid after the next
+ * C_Initialize without a new C_GetSlotList, as in SoftHSM2 and OpenSC. */
+static pthread_mutex_t names_lock = PTHREAD_MUTEX_INITIALIZER;
+static char slot_names[P11_MAX_SLOTS][sizeof(p11_g.slots[0].reader)];
+
+static void slot_attach(CK_SLOT_ID id)
+{
+    struct p11_slot *s = &p11_g.slots[id];
+    if (s->used)
+        return;
+    s->used = true;
+    pthread_mutex_lock(&names_lock);
+    snprintf(s->reader, sizeof(s->reader), "%s", slot_names[id]);
+    pthread_mutex_unlock(&names_lock);
+    s->next_handle = 1;
+}
+
 CK_RV p11_slot_for_reader(const char *reader, CK_SLOT_ID *id)
 {
-    CK_SLOT_ID free_id = P11_MAX_SLOTS;
-    for (CK_SLOT_ID i = 0; i < P11_MAX_SLOTS; i++) {
-        if (p11_g.slots[i].used && strcmp(p11_g.slots[i].reader, reader) == 0) {
-            *id = i;
-            return CKR_OK;
-        }
-        if (!p11_g.slots[i].used && free_id == P11_MAX_SLOTS)
-            free_id = i;
-    }
-    if (free_id == P11_MAX_SLOTS || strlen(reader) >= sizeof(p11_g.slots[0].reader))
+    if (strlen(reader) >= sizeof(slot_names[0]))
         return CKR_HOST_MEMORY;
-    struct p11_slot *s = &p11_g.slots[free_id];
-    s->used = true;
-    snprintf(s->reader, sizeof(s->reader), "%s", reader);
-    s->next_handle = 1;
-    *id = free_id;
+    CK_SLOT_ID found = P11_MAX_SLOTS;
+    pthread_mutex_lock(&names_lock);
+    for (CK_SLOT_ID i = 0; i < P11_MAX_SLOTS && found == P11_MAX_SLOTS; i++)
+        if (strcmp(slot_names[i], reader) == 0)
+            found = i;
+    for (CK_SLOT_ID i = 0; i < P11_MAX_SLOTS && found == P11_MAX_SLOTS; i++)
+        if (!slot_names[i][0]) {
+            snprintf(slot_names[i], sizeof(slot_names[i]), "%s", reader);
+            found = i;
+        }
+    pthread_mutex_unlock(&names_lock);
+    if (found == P11_MAX_SLOTS)
+        return CKR_HOST_MEMORY;
+    slot_attach(found);
+    *id = found;
     return CKR_OK;
+}
+
+/* Gives every attached reader its id, in PC/SC's order. */
+static void readers_register(void)
+{
+    struct card_ctx *ctx;
+    char *names = NULL;
+    size_t len = 0;
+    CK_SLOT_ID id;
+    if (p11_ctx_get(&ctx) != CKR_OK || card_ctx_readers(ctx, &names, &len) != CARD_OK)
+        return;
+    for (const char *r = names; r && r < names + len && *r; r += strlen(r) + 1)
+        (void)p11_slot_for_reader(r, &id);
+    free(names);
+}
+
+static bool slot_named(CK_SLOT_ID id)
+{
+    pthread_mutex_lock(&names_lock);
+    bool named = slot_names[id][0] != '\0';
+    pthread_mutex_unlock(&names_lock);
+    return named;
 }
 
 CK_RV p11_slot_get(CK_SLOT_ID id, struct p11_slot **out)
 {
-    if (id >= P11_MAX_SLOTS || !p11_g.slots[id].used)
+    if (id >= P11_MAX_SLOTS)
         return CKR_SLOT_ID_INVALID;
+    if (!p11_g.slots[id].used) {
+        /* A reader this process never listed: PC/SC gives the same order
+         * to every process, so the id a host kept still names it. */
+        if (!slot_named(id))
+            readers_register();
+        if (!slot_named(id))
+            return CKR_SLOT_ID_INVALID;
+        slot_attach(id);
+    }
     *out = &p11_g.slots[id];
     return CKR_OK;
 }
@@ -55,6 +109,8 @@ void p11_slot_drop(struct p11_slot *s, bool close_card)
     card_objects_clear(&s->cont);
     s->have_counter = s->checked = false;
     s->logged_in = false;
+    s->own_change = false;
+    memset(&s->notice, 0, sizeof(s->notice));
     s->gen++;           /* its sessions are now stale (wrap.c closes them) */
     if (close_card && s->card) {
         card_close(s->card);
@@ -68,15 +124,40 @@ static CK_RV slot_open(struct p11_slot *s)
     CK_RV rv = p11_ctx_get(&ctx);
     if (rv != CKR_OK)
         return CKR_TOKEN_NOT_PRESENT;
+    unsigned events = 0;
+    bool present = true, counted = card_ctx_reader_events(ctx, s->reader, &events, &present) == CARD_OK;
+    if (counted && !present)
+        return CKR_TOKEN_NOT_PRESENT;
+    if (counted && s->refused && s->refused_events == events)
+        return CKR_TOKEN_NOT_PRESENT;       /* the card no driver claimed */
     int crv = card_open(ctx, s->reader, &s->card);
     if (crv != CARD_OK) {
         s->card = NULL;
         if (crv != CARD_E_NO_CARD)
             p11_trace("reader \"%s\": %s", s->reader, card_rv_name(crv));
+        s->refused = counted && crv == CARD_E_UNSUPPORTED;
+        s->refused_events = events;
         return crv == CARD_E_HOST_MEMORY ? CKR_HOST_MEMORY : CKR_TOKEN_NOT_PRESENT;
     }
+    s->refused = false;
     snprintf(s->serial, sizeof(s->serial), "%s", card_get_info(s->card)->serial);
+    /* Notices written before this card was opened are no news. */
+    p11_notice_baseline(s);
     return CKR_OK;
+}
+
+void p11_slot_poll(struct p11_slot *s)
+{
+    if (!s->card)
+        return;
+    int crv = card_check(s->card);
+    if (crv != CARD_OK) {
+        p11_trace("reader \"%s\": card %s", s->reader,
+                  crv == CARD_E_REMOVED ? "pulled or reset" : card_rv_name(crv));
+        p11_slot_drop(s, true);
+        return;
+    }
+    p11_notice_poll(s);
 }
 
 CK_RV p11_token_begin(struct p11_slot *s)
@@ -132,20 +213,12 @@ CK_RV p11_card_result(struct p11_slot *s, int crv)
     return p11_card_rv(crv);
 }
 
-/* Present now? Opens, or re-checks an open card (a removal seen drops
- * state and the card is opened again: it may be another one). */
+/* Present now? A card we hold is asked of PC/SC (pulled or reset: it is
+ * dropped); otherwise one is opened if the reader has one. */
 static bool token_present(struct p11_slot *s)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
-        CK_RV rv = p11_token_begin(s);
-        if (rv == CKR_OK) {
-            p11_token_end(s);
-            return true;
-        }
-        if (rv != CKR_DEVICE_REMOVED)
-            return false;
-    }
-    return false;
+    p11_slot_poll(s);
+    return s->card || slot_open(s) == CKR_OK;
 }
 
 CK_RV p11_get_slot_list(CK_BBOOL present, CK_SLOT_ID *list, CK_ULONG *count)

@@ -5,8 +5,10 @@
 # signature length rules, private-key operations refused without login,
 # sensitive attributes, a renewal by cardrenew (when built) and a
 # certificate written by another process seen at the next call without
-# restart or log-out, the card pulled and put
-# back mid-session (sessions closed, then a fresh login works), threads,
+# restart or log-out (sessions opened before it end at C_GetSessionInfo,
+# by a change notice or the card's counter), polls that cost no APDU,
+# the card pulled and put back mid-session (sessions closed, then a fresh
+# login works), slot ids kept across C_Finalize/C_Initialize, threads,
 # a forked child using the card beside its parent, and
 # C_WaitForSlotEvent woken by C_Finalize, the PIN counter as token flags
 # down to a blocked PIN. Both profiles.
@@ -66,6 +68,13 @@ openssl x509 -req -in "$T/req.csr" -force_pubkey "$T/pub.pem" -CA "$T/ca.pem" \
 pkcs11-tool --module "$M" --login --pin "\$CARDRENEW_PIN" --write-object "$T/new.der" \
     --type cert --id "\$id" >"$T/w" 2>&1
 WRITER
+# ... and the same key and certificate removed again.
+cat >"$T/remover.sh" <<REMOVER
+set -e
+id=\$(sed -n 's/^ *ID: *//p' "$T/kg" | head -1)
+pkcs11-tool --module "$M" --login --pin "\$CARDRENEW_PIN" --delete-object --type cert --id "\$id" >/dev/null 2>&1
+pkcs11-tool --module "$M" --login --pin "\$CARDRENEW_PIN" --delete-object --type privkey --id "\$id" >/dev/null 2>&1
+REMOVER
 # The renewal: cardrenew in its own process, through this module.
 if [ -x "$BUILD/cardrenew" ]; then
     CARDRENEW_TEST_RENEW="\"$BUILD/cardrenew\" --renew --yes --quiet --module \"$M\" --ca \"\$CARDRENEW_CA_URL\" --ca-cert \"\$CARDRENEW_CA_CERT\" --pin-source env:CARDRENEW_PIN"
@@ -76,11 +85,12 @@ if [ -z "${PKCS11_TEST_WRAP+set}" ] && command -v valgrind >/dev/null; then
     PKCS11_TEST_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
 fi
 CARDRENEW_TEST_TOKEN=1 CARDRENEW_MODULE=$M VCARD=$BUILD/vcard \
-    CARDRENEW_TEST_WRITER="sh $T/writer.sh" ${PKCS11_TEST_WRAP:-} "$BUILD/tests/test_pkcs11_token" \
+    CARDRENEW_TEST_WRITER="sh $T/writer.sh" CARDRENEW_TEST_REMOVER="sh $T/remover.sh" \
+    CARDRENEW_TEST_APDU_TRACE="$T/apdu.trace" ${PKCS11_TEST_WRAP:-} "$BUILD/tests/test_pkcs11_token" \
     >"$T/out" 2>&1
 rc=$?
 cat "$T/out"
 [ $rc -eq 0 ] || { echo "FAIL: test_pkcs11_token exited $rc"; exit 1; }
-grep -q "PASSED.*15 test" "$T/out" ||
-    { [ -z "${CARDRENEW_TEST_RENEW:-}" ] && grep -q "PASSED.*14 test" "$T/out"; } ||
+grep -q "PASSED.*19 test" "$T/out" ||
+    { [ -z "${CARDRENEW_TEST_RENEW:-}" ] && grep -q "PASSED.*18 test" "$T/out"; } ||
     { echo "FAIL: test_pkcs11_token"; exit 1; }

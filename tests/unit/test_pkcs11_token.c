@@ -35,6 +35,23 @@ static void msleep(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* Commands sent to the card so far, from this process's APDU trace
+ * (CARDRENEW_TEST_APDU_TRACE names it; -1 when there is none). */
+static long apdus(void)
+{
+    const char *path = getenv("CARDRENEW_TEST_APDU_TRACE");
+    FILE *t = path ? fopen(path, "r") : NULL;
+    if (!t)
+        return -1;
+    long n = 0;
+    char line[4096];
+    while (fgets(line, sizeof(line), t))
+        if (line[0] == '>')
+            n++;
+    fclose(t);
+    return n;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -42,6 +59,11 @@ static int setup(void **state)
     pin = getenv("CARDRENEW_PIN");
     if (!getenv("CARDRENEW_TEST_TOKEN") || !m || !pin)
         return 0;
+    /* The module reads CARDRENEW_APDU_TRACE once; the processes this
+     * test starts (writers, cardrenew) must not add to its trace. */
+    const char *trace = getenv("CARDRENEW_TEST_APDU_TRACE");
+    if (trace)
+        setenv("CARDRENEW_APDU_TRACE", trace, 1);
     lib = dlopen(m, RTLD_NOW | RTLD_LOCAL);
     if (!lib)
         return -1;
@@ -71,6 +93,7 @@ static int init(void **state)
     if (f->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK || n < 1)
         return -1;
     slot = slots[0];
+    unsetenv("CARDRENEW_APDU_TRACE");       /* opened by now: not for children */
     return 0;
 }
 
@@ -406,6 +429,9 @@ static void test_other_process(void **state)
     assert_int_equal(system(vc), 0);
     CK_ULONG after = find(h, CKO_CERTIFICATE, c, 32);
     assert_int_equal(after, before + 1);
+    CK_SESSION_INFO si;
+    assert_int_equal(f->C_GetSessionInfo(h, &si), CKR_SESSION_HANDLE_INVALID);
+    h = open_rw();
     assert_int_equal(state_of(h), CKS_RW_USER_FUNCTIONS);
     CK_OBJECT_HANDLE k[32];
     assert_true(find(h, CKO_PRIVATE_KEY, k, 32) >= 2);
@@ -435,7 +461,15 @@ static void test_renewed_underneath(void **state)
     v = (CK_ATTRIBUTE){ CKA_VALUE, neu, sizeof(neu) };
     assert_int_equal(f->C_GetAttributeValue(h, c[0], &v, 1), CKR_OK);
     assert_false(v.ulValueLen == oldlen && memcmp(old, neu, oldlen) == 0);
+    /* The session from before the renewal ends when its state is asked
+     * (how NSS learns to read the token again); the login is the
+     * card's, so a new session is logged in and signs with the new key. */
+    CK_SESSION_INFO si;
+    assert_int_equal(f->C_GetSessionInfo(h, &si), CKR_SESSION_HANDLE_INVALID);
+    assert_int_equal(f->C_FindObjectsInit(h, NULL, 0), CKR_SESSION_HANDLE_INVALID);
+    h = open_rw();
     assert_int_equal(state_of(h), CKS_RW_USER_FUNCTIONS);
+    assert_int_equal(login(h), CKR_USER_ALREADY_LOGGED_IN);
     assert_int_equal(find(h, CKO_PRIVATE_KEY, k, 8), 1);
     CK_KEY_TYPE kt;
     CK_ATTRIBUTE ka = { CKA_KEY_TYPE, &kt, sizeof(kt) };
@@ -446,6 +480,111 @@ static void test_renewed_underneath(void **state)
     assert_int_equal(f->C_SignInit(h, &m, k[0]), CKR_OK);
     assert_int_equal(f->C_Sign(h, old, 32, sig, &len), CKR_OK);
     f->C_CloseSession(h);
+}
+
+/* A host's poll (NSS: C_GetSlotInfo, then C_GetSessionInfo on its
+ * default session, each at most once a second) sends the card nothing
+ * while nothing changed; neither does C_GetSlotList. */
+static void test_poll_costs_nothing(void **state)
+{
+    (void)state;
+    NEED_TOKEN();
+    if (apdus() < 0)
+        skip();
+    CK_SESSION_HANDLE h = open_rw();
+    assert_int_equal(login(h), CKR_OK);
+    CK_OBJECT_HANDLE o[16];
+    assert_true(find(h, CKO_CERTIFICATE, o, 16) >= 1);
+    long before = apdus();
+    assert_true(before > 0);
+    const int polls = 20;
+    for (int i = 0; i < polls; i++) {
+        CK_SLOT_INFO sl;
+        assert_int_equal(f->C_GetSlotInfo(slot, &sl), CKR_OK);
+        assert_true(sl.flags & CKF_TOKEN_PRESENT);
+    }
+    long after_slot = apdus();
+    for (int i = 0; i < polls; i++)
+        assert_int_equal(state_of(h), CKS_RW_USER_FUNCTIONS);
+    long after_session = apdus();
+    CK_SLOT_ID ids[8];
+    CK_ULONG n = 8;
+    assert_int_equal(f->C_GetSlotList(CK_TRUE, ids, &n), CKR_OK);
+    assert_true(n >= 1);
+    printf("APDUs per C_GetSlotInfo poll: %ld; per C_GetSessionInfo poll: %ld; "
+           "C_GetSlotList: %ld\n", (after_slot - before) / polls,
+           (after_session - after_slot) / polls, apdus() - after_session);
+    assert_int_equal(after_slot, before);
+    assert_int_equal(after_session, before);
+    assert_int_equal(apdus(), before);
+    f->C_CloseSession(h);
+}
+
+/* Another process changes the card. Through this module, it leaves a
+ * change notice: an idle host's next poll ends its older sessions, still
+ * with no APDU. Without the notice (another middleware), the change
+ * shows when this process next reads the card's counter (a search for
+ * objects), and the poll after that ends the older sessions. */
+static void test_change_seen_by_poll(void **state)
+{
+    (void)state;
+    NEED_TOKEN();
+    const char *add = getenv("CARDRENEW_TEST_WRITER");
+    const char *del = getenv("CARDRENEW_TEST_REMOVER");
+    if (!add || !del || apdus() < 0)
+        skip();
+    CK_SESSION_HANDLE h = open_rw();
+    assert_int_equal(login(h), CKR_OK);
+    CK_OBJECT_HANDLE c[32];
+    CK_ULONG n0 = find(h, CKO_CERTIFICATE, c, 32);
+    assert_true(n0 >= 2);
+    /* Unannounced: a notice directory this process does not look in. */
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "XDG_RUNTIME_DIR=\"$CARDRENEW_SANDBOX/elsewhere\" %s", del);
+    assert_int_equal(system("mkdir -p -m 700 \"$CARDRENEW_SANDBOX/elsewhere\""), 0);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(state_of(h), CKS_RW_USER_FUNCTIONS);      /* not seen yet */
+    assert_int_equal(find(h, CKO_CERTIFICATE, c, 32), n0 - 1);  /* the counter moved */
+    CK_SESSION_INFO si;
+    assert_int_equal(f->C_GetSessionInfo(h, &si), CKR_SESSION_HANDLE_INVALID);
+    h = open_rw();
+    assert_int_equal(state_of(h), CKS_RW_USER_FUNCTIONS);
+    /* Announced: the poll alone sees it. */
+    assert_int_equal(system(add), 0);
+    long before = apdus();
+    CK_SLOT_INFO sl;
+    assert_int_equal(f->C_GetSlotInfo(slot, &sl), CKR_OK);
+    assert_true(sl.flags & CKF_TOKEN_PRESENT);
+    assert_int_equal(f->C_GetSessionInfo(h, &si), CKR_SESSION_HANDLE_INVALID);
+    assert_int_equal(apdus(), before);
+    h = open_rw();
+    assert_int_equal(state_of(h), CKS_RW_USER_FUNCTIONS);     /* no new login */
+    assert_int_equal(find(h, CKO_CERTIFICATE, c, 32), n0);
+    f->C_CloseSession(h);
+}
+
+/* Slot ids are the reader's: one got before C_Finalize works after the
+ * next C_Initialize with no C_GetSlotList. */
+static void test_slot_id_stable(void **state)
+{
+    (void)state;
+    NEED_TOKEN();
+    assert_int_equal(f->C_Finalize(NULL), CKR_OK);
+    CK_C_INITIALIZE_ARGS a = { 0 };
+    a.flags = CKF_OS_LOCKING_OK;
+    assert_int_equal(f->C_Initialize(&a), CKR_OK);
+    CK_SLOT_INFO sl;
+    assert_int_equal(f->C_GetSlotInfo(slot, &sl), CKR_OK);
+    assert_true(sl.flags & CKF_TOKEN_PRESENT);
+    CK_SESSION_HANDLE h;
+    assert_int_equal(f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &h), CKR_OK);
+    assert_int_equal(f->C_CloseSession(h), CKR_OK);
+    CK_SLOT_ID ids[8];
+    CK_ULONG n = 8;
+    assert_int_equal(f->C_GetSlotList(CK_TRUE, ids, &n), CKR_OK);
+    assert_true(n >= 1);
+    assert_int_equal(ids[0], slot);
+    assert_int_equal(f->C_GetSlotInfo((CK_SLOT_ID)15, &sl), CKR_SLOT_ID_INVALID);
 }
 
 static void ctl(const char *cmd)
@@ -537,6 +676,69 @@ static void test_pulled_and_back(void **state)
     assert_int_equal(state_of(h), CKS_RW_PUBLIC_SESSION);      /* the login went with the card */
     assert_int_equal(login(h), CKR_OK);
     assert_true(find(h, CKO_PRIVATE_KEY, o, 16) >= 1);
+    f->C_CloseSession(h);
+}
+
+/* Pulled with the host only polling: the session's next
+ * C_GetSessionInfo ends it and C_GetSlotInfo says the token is absent
+ * (both with no APDU); put back, the token's flags ask for a PIN the
+ * usual way, one login and the card signs again. */
+static void test_pulled_polls(void **state)
+{
+    (void)state;
+    NEED_TOKEN();
+    if (!getenv("VCARD") || !getenv("VCARD_CONTROL"))
+        skip();
+    CK_SESSION_HANDLE h = open_rw();
+    assert_int_equal(login(h), CKR_OK);
+    long before = apdus();
+    ctl("vanish now");
+    CK_SESSION_INFO si;
+    CK_RV rv = CKR_OK;
+    for (int i = 0; i < 50 && rv == CKR_OK; i++) {
+        rv = f->C_GetSessionInfo(h, &si);
+        if (rv == CKR_OK) {
+            assert_int_equal(si.state, CKS_RW_USER_FUNCTIONS);
+            msleep(100);        /* pcscd looks at its readers every 400 ms */
+        }
+    }
+    assert_int_equal(rv, CKR_SESSION_HANDLE_INVALID);
+    CK_SLOT_INFO sl;
+    assert_int_equal(f->C_GetSlotInfo(slot, &sl), CKR_OK);
+    assert_false(sl.flags & CKF_TOKEN_PRESENT);
+    if (before >= 0)
+        assert_int_equal(apdus(), before);
+    CK_TOKEN_INFO ti;
+    assert_int_equal(f->C_GetTokenInfo(slot, &ti), CKR_TOKEN_NOT_PRESENT);
+    ctl("back");
+    int present = 0;
+    for (int i = 0; i < 50 && !present; i++) {
+        assert_int_equal(f->C_GetSlotInfo(slot, &sl), CKR_OK);
+        present = (sl.flags & CKF_TOKEN_PRESENT) != 0;
+        if (!present)
+            msleep(100);
+    }
+    assert_true(present);
+    assert_int_equal(f->C_GetTokenInfo(slot, &ti), CKR_OK);
+    assert_true(ti.flags & CKF_LOGIN_REQUIRED);
+    assert_true(ti.flags & CKF_USER_PIN_INITIALIZED);
+    assert_true(ti.flags & CKF_TOKEN_INITIALIZED);
+    assert_false(ti.flags & (CKF_PROTECTED_AUTHENTICATION_PATH | CKF_USER_PIN_LOCKED));
+    assert_true(ti.ulMinPinLen > 0);
+    h = open_rw();
+    assert_int_equal(state_of(h), CKS_RW_PUBLIC_SESSION);
+    assert_int_equal(f->C_Login(h, CKU_USER, (CK_UTF8CHAR *)"", 0), CKR_PIN_LEN_RANGE);
+    assert_int_equal(login(h), CKR_OK);
+    CK_OBJECT_HANDLE k[16];
+    assert_true(find(h, CKO_PRIVATE_KEY, k, 16) >= 1);
+    CK_KEY_TYPE kt;
+    CK_ATTRIBUTE ka = { CKA_KEY_TYPE, &kt, sizeof(kt) };
+    assert_int_equal(f->C_GetAttributeValue(h, k[0], &ka, 1), CKR_OK);
+    CK_MECHANISM m = { kt == CKK_EC ? CKM_ECDSA_SHA256 : CKM_SHA1_RSA_PKCS, NULL, 0 };
+    CK_BYTE sig[512];
+    CK_ULONG len = sizeof(sig);
+    assert_int_equal(f->C_SignInit(h, &m, k[0]), CKR_OK);
+    assert_int_equal(f->C_Sign(h, (CK_BYTE *)"back", 4, sig, &len), CKR_OK);
     f->C_CloseSession(h);
 }
 
@@ -830,6 +1032,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_login_shared, init, fini),
+        cmocka_unit_test_setup_teardown(test_poll_costs_nothing, init, fini),
         cmocka_unit_test_setup_teardown(test_attributes, init, fini),
         cmocka_unit_test_setup_teardown(test_identity_agent, init, fini),
         cmocka_unit_test_setup_teardown(test_sign_lengths, init, fini),
@@ -839,7 +1042,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fork, init, fini),
         cmocka_unit_test_setup_teardown(test_renewed_underneath, init, fini),
         cmocka_unit_test_setup_teardown(test_other_process, init, fini),
+        cmocka_unit_test_setup_teardown(test_change_seen_by_poll, init, fini),
         cmocka_unit_test_setup_teardown(test_pulled_and_back, init, fini),
+        cmocka_unit_test_setup_teardown(test_pulled_polls, init, fini),
+        cmocka_unit_test_setup_teardown(test_slot_id_stable, init, fini),
         cmocka_unit_test_setup_teardown(test_wait_woken_by_finalize, init, fini),
         cmocka_unit_test_setup_teardown(test_bad_args, init, fini),
         cmocka_unit_test_setup_teardown(test_set_pin, init, fini),
