@@ -135,6 +135,9 @@ static int do_renew(const struct cli_opts *o, const struct cli_settings *s,
         cli_date(res.new_not_after, d, sizeof d);
         printf("[%5.1fs] Your smartcard is now renewed: the new certificate expires on %s "
                "(%ld days).\n", elapsed(&u), d, renew_days_left(res.new_not_after, time(NULL)));
+        printf("Programs that loaded the old key keep it until they load the card again: "
+               "browsers do so by themselves; for ssh-agent, run ssh-add -e and ssh-add -s "
+               "again with the card's PKCS#11 module.\n");
     }
     return 0;
 }
