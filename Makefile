@@ -3,6 +3,7 @@
 #   make check      every test; one summary line at the end
 #   make demo       status, renewal, status on the virtual card and test CA
 #   make bench      benchmarks (printed figures, never pass/fail on speed)
+#   make fuzz       libFuzzer targets, FUZZ_SECONDS (60) each (tests/fuzz/)
 #   make SAN=1 ...  the same with AddressSanitizer + UBSan, into build/asan
 #   make install / uninstall   honour PREFIX and DESTDIR
 
@@ -127,6 +128,7 @@ $(BUILD)/bench/%: $(call obj,tests/bench/%.c) $(ALL_LIBS)
 check: all
 	@$(MAKE) --no-print-directory units
 	@$(MAKE) --no-print-directory SAN=1 programs units
+	@$(MAKE) --no-print-directory fuzz-build
 	@BUILD=$(BUILD) tests/run
 
 demo: all
@@ -157,3 +159,5 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+include tests/fuzz/fuzz.mk

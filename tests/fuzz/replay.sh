@@ -1,0 +1,25 @@
+#!/bin/sh
+# make check: runs every input of one target's corpus once (a regression
+# test; no fuzzing). Exit 77 with the reason when the target cannot be
+# built here (no clang or no libFuzzer runtime).
+#   tests/fuzz/replay.sh TARGET      e.g. fuzz_x509
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+t=$1
+bin=$BUILD/fuzz/$t
+if [ ! -x "$bin" ]; then
+    if reason=$(tests/fuzz/toolchain.sh "${FUZZ_CC:-clang}"); then
+        echo "$bin not built (make fuzz-build)"
+        exit 1
+    fi
+    echo "$reason"
+    exit 77
+fi
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$PWD/tests/fuzz/ubsan.supp"
+dir=tests/fuzz/corpus/${t#fuzz_}
+n=$(ls "$dir" | wc -l)
+[ "$n" -gt 0 ] || { echo "empty corpus $dir"; exit 1; }
+# -runs=0: read and run the corpus, then stop.
+"$bin" -runs=0 -timeout=20 "$dir" || exit 1
+echo "$t: $n inputs replayed"
