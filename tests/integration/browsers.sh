@@ -11,7 +11,9 @@
 #   3. the card pulled and put back: at most one PIN dialog, and the
 #      certificate works again (a fresh port and the first port).
 # Profile O against TLS 1.2/1.3; profile G (SHA-1 only) against a TLS 1.2
-# server that asks for RSA+SHA1 signatures. Screenshots (PNG, from Xvfb's
+# server that asks for RSA+SHA1 signatures. Firefox loads the module from
+# /etc/firefox/policies/policies.json (written for the run when there is
+# none), Chromium from $HOME/.pki/nssdb. Screenshots (PNG, from Xvfb's
 # own frame buffer) and nginx logs are kept in $BUILD/browsers/.
 # BROWSERS (default "firefox chromium") and PROFILES ("O G") narrow it.
 set -u
@@ -211,7 +213,17 @@ else
 fi
 certutil -N -d "sql:$db" --empty-password || fail "NSS database"
 certutil -A -d "sql:$db" -n "test server root" -t "C,," -i "$W/root.pem" || fail "server root trust"
-modutil -dbdir "sql:$db" -add cardrenew -libfile "$M" -force >/dev/null || fail "modutil -add"
+ffpolicy=/etc/firefox/policies/policies.json
+if [ "$BROWSER" = firefox ] && [ ! -e "$ffpolicy" ]; then
+    # README's lines: the module as a SecurityDevices policy.
+    mkdir -p /etc/firefox/policies
+    printf '{ "policies": { "SecurityDevices": { "Add": { "NHS smartcard": "%s" } } } }\n' \
+        "$M" >"$ffpolicy"
+    policy=$ffpolicy
+    say "module loaded by $ffpolicy"
+else
+    modutil -dbdir "sql:$db" -add cardrenew -libfile "$M" -force >/dev/null || fail "modutil -add"
+fi
 
 # PIN dialogs: answered by xdotool (the PIN from a pipe, never argv) and counted.
 : >"$W/pins"
