@@ -9,7 +9,9 @@
 #   2. cardrenew --renew in another process: the next visits (a fresh port,
 #      then the first port) present the new certificate, no PIN dialog;
 #   3. the card pulled and put back: at most one PIN dialog, and the
-#      certificate works again (a fresh port and the first port).
+#      certificate works again (a fresh port and the first port);
+#   4. profile G only: a TLS 1.3 server is refused at once, with no PIN
+#      dialog and no signature asked of the card.
 # Profile O against TLS 1.2/1.3; profile G (SHA-1 only) against a TLS 1.2
 # server that asks for RSA+SHA1 signatures. Firefox loads the module from
 # /etc/firefox/policies/policies.json (written for the run when there is
@@ -57,6 +59,7 @@ P=$PROFILE
 W=$CARDRENEW_SANDBOX/br
 OUT=$BUILD/browsers/$BROWSER-$P
 M=$BUILD/cardrenew-pkcs11.so
+export CARDRENEW_DEBUG="$W/p11.trace"       # the browser's PKCS#11 calls
 mkdir -p "$W/home" "$W/tmp" "$W/fb" "$OUT"
 pids=""
 policy=""
@@ -92,7 +95,7 @@ print(" ".join(str(x.getsockname()[1]) for x in s))')
 set -- $ports
 P1=$1 P2=$2 P3=$3 P4=$4 P5=$5
 listen=""
-for p in $ports; do listen="$listen listen 127.0.0.1:$p ssl;"; done
+for p in $1 $2 $3 $4 $5; do listen="$listen listen 127.0.0.1:$p ssl;"; done
 if [ "$P" = G ]; then
     # A G card signs PKCS#1 v1.5 SHA-1 only: TLS 1.2, and a certificate
     # request that asks for RSA+SHA1. (SignatureAlgorithms RSA+SHA1 would
@@ -134,6 +137,26 @@ http {
     }
 }
 EOF
+if [ "$P" = G ]; then
+    # Where a G card cannot work: a TLS 1.3 server.
+    X13=$6
+    sed -i '$d' "$W/nginx.conf"
+    cat >>"$W/nginx.conf" <<EOF
+    server {
+        listen 127.0.0.1:$X13 ssl;
+        ssl_certificate $W/srv.pem;
+        ssl_certificate_key $W/srv.key;
+        ssl_client_certificate $CARDRENEW_CA_CERT;
+        ssl_verify_client on;
+        ssl_session_cache off;
+        ssl_session_tickets off;
+        ssl_protocols TLSv1.3;
+        location = /favicon.ico { access_log off; return 404; }
+        location / { return 200 "ok"; }
+    }
+}
+EOF
+fi
 : >"$W/access.log"
 nginx -p "$W" -c "$W/nginx.conf" -g 'daemon off;' >"$W/nginx.out" 2>&1 &
 pids="$! $pids"
@@ -329,6 +352,33 @@ shot 3-card-back
 n=$(pins)
 [ "$n" -le 2 ] || fail "3: $((n - 1)) PIN dialogs after the card came back, want at most 1"
 say "3 PIN dialogs after the card came back: $((n - 1))"
+if [ "$P" = G ]; then
+    # TLS 1.3 has no PKCS#1 SHA-1: the browser must give up at once, with
+    # no PIN dialog and without asking the card to sign (Firefox sends no
+    # certificate, nginx answers 400; Chromium ends the handshake).
+    echo "=== TLS 1.3" >>"$CARDRENEW_DEBUG"
+    n=$(pins)
+    e0=$(wc -l <"$W/error.log")
+    win=$(xdotool search --onlyvisible --name "$title" 2>/dev/null | head -n 1)
+    xdotool mousemove --window "$win" 600 400
+    sleep 0.2
+    xdotool key --clearmodifiers ctrl+l
+    sleep 0.3
+    xdotool type --delay 10 "$(url "$X13")"
+    xdotool key Return
+    i=0
+    until grep -q "^$X13 " "$W/access.log" ||
+        tail -n +$((e0 + 1)) "$W/error.log" | grep -q "server: 127.0.0.1:$X13"; do
+        i=$((i + 1)); [ $i -le 100 ] || fail "4 TLS 1.3: no answer in 10 s"; sleep 0.1
+    done
+    sleep 1
+    shot 4-tls13-refused
+    grep "^$X13 " "$W/access.log" | grep -q "status=200" && fail "4 TLS 1.3: a G card was accepted"
+    [ "$(pins)" = "$n" ] || fail "4 TLS 1.3: a PIN dialog"
+    sed -n '/=== TLS 1.3/,$p' "$CARDRENEW_DEBUG" | grep -q "C_Sign" &&
+        fail "4 TLS 1.3: the browser asked the card to sign"
+    say "4 TLS 1.3 refused at once, no PIN dialog, no signature asked: $(grep "^$X13 " "$W/access.log" | tail -n 1)$(tail -n +$((e0 + 1)) "$W/error.log" | grep -m1 "127.0.0.1:$X13" | sed 's/.*\] [0-9#]*: //')"
+fi
 grep -q "reused=r" "$W/access.log" && fail "a handshake was resumed"
 say "nginx log:"
 cat "$W/access.log"
