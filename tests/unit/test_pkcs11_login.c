@@ -1,0 +1,88 @@
+/* test_pkcs11_login.c: what needs the user logged in is refused by the
+ * module itself, before the card sees a command (the card would refuse
+ * too, but a host must not depend on that): C_SignInit, C_DecryptInit,
+ * C_GenerateKeyPair, C_CreateObject and C_DestroyObject answer
+ * CKR_USER_NOT_LOGGED_IN in a session that never logged in, over a
+ * scripted G card that fails the test on any command not queued. */
+#include "tests/unit/scripted_token.h"
+
+static CK_ULONG find(CK_SESSION_HANDLE h, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *out)
+{
+    CK_ATTRIBUTE t = { CKA_CLASS, &cls, sizeof(cls) };
+    CK_ULONG n = 0;
+    assert_rv(f->C_FindObjectsInit(h, &t, 1), CKR_OK);
+    assert_rv(f->C_FindObjects(h, out, 4, &n), CKR_OK);
+    assert_rv(f->C_FindObjectsFinal(h), CKR_OK);
+    return n;
+}
+
+/* The private key's handle, as the module holds it (a host that logged
+ * in earlier would have it). */
+static CK_OBJECT_HANDLE private_handle(CK_SLOT_ID slot)
+{
+    const struct p11_slot *s = &p11_g.slots[slot];
+    for (size_t i = 0; i < s->nobj; i++)
+        if (s->obj[i].kind == P11_PRIV)
+            return s->obj[i].handle;
+    fail_msg("no private key object");
+    return 0;
+}
+
+static void test_refused_before_the_card(void **state)
+{
+    (void)state;
+    CK_SLOT_ID slot;
+    token_init(G_ATR, &slot);
+    expect_open_g();
+    CK_SESSION_HANDLE h;
+    assert_rv(f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &h),
+                     CKR_OK);
+    CK_OBJECT_HANDLE cert[4], pub[4], priv[4];
+    expect_g_objects();
+    assert_int_equal(find(h, CKO_CERTIFICATE, cert), 1);
+    expect_g_counter();
+    assert_int_equal(find(h, CKO_PUBLIC_KEY, pub), 1);
+    expect_g_counter();
+    assert_int_equal(find(h, CKO_PRIVATE_KEY, priv), 0);        /* hidden */
+    CK_OBJECT_HANDLE key = private_handle(slot);
+    token_done();
+
+    /* From here on nothing but the change check of C_DestroyObject. */
+    CK_MECHANISM sm = { CKM_SHA1_RSA_PKCS, NULL, 0 };
+    CK_MECHANISM dm = { CKM_RSA_PKCS, NULL, 0 };
+    assert_rv(f->C_SignInit(h, &sm, key), CKR_USER_NOT_LOGGED_IN);
+    assert_rv(f->C_DecryptInit(h, &dm, key), CKR_USER_NOT_LOGGED_IN);
+    CK_MECHANISM kg = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
+    CK_ULONG bits = 1024;
+    CK_ATTRIBUTE pt[] = { { CKA_MODULUS_BITS, &bits, sizeof(bits) } };
+    CK_OBJECT_HANDLE hp, hv;
+    assert_rv(f->C_GenerateKeyPair(h, &kg, pt, 1, NULL, 0, &hp, &hv),
+                     CKR_USER_NOT_LOGGED_IN);
+    CK_OBJECT_CLASS cc = CKO_CERTIFICATE;
+    CK_CERTIFICATE_TYPE ct = CKC_X_509;
+    CK_ATTRIBUTE ctmpl[] = { { CKA_CLASS, &cc, sizeof(cc) },
+                             { CKA_CERTIFICATE_TYPE, &ct, sizeof(ct) },
+                             { CKA_VALUE, g_cert, g_cert_len } };
+    CK_OBJECT_HANDLE made;
+    assert_rv(f->C_CreateObject(h, ctmpl, 3, &made), CKR_USER_NOT_LOGGED_IN);
+    expect_g_counter();
+    assert_rv(f->C_DestroyObject(h, cert[0]), CKR_USER_NOT_LOGGED_IN);
+    expect_g_counter();
+    assert_rv(f->C_DestroyObject(h, pub[0]), CKR_USER_NOT_LOGGED_IN);
+    token_done();
+
+    /* Logged in, the same C_SignInit goes to the card (its change check). */
+    sc_expect("00 20 00 01 08 12 34 56 FF FF FF FF FF", "90 00");
+    assert_rv(f->C_Login(h, CKU_USER, (CK_UTF8CHAR *)"123456", 6), CKR_OK);
+    expect_g_counter();
+    assert_rv(f->C_SignInit(h, &sm, key), CKR_OK);
+    token_done();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_refused_before_the_card, token_fini),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
