@@ -246,8 +246,11 @@ static void pin_of(struct fz *in, const char *good, CK_UTF8CHAR **pin, CK_ULONG 
     }
     *pin = dup_or_null(p, n);
     *len = n;
-    if (b == 0xFF)
-        *len = 8;       /* NULL with a length */
+    if (b == 0xFF) {    /* NULL with a length */
+        free(*pin);
+        *pin = NULL;
+        *len = 8;
+    }
 }
 
 static void call(struct fz *in)

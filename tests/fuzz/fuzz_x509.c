@@ -31,11 +31,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+static const char *const field[] = { "serial", "issuer", "subject", "notBefore",
+                                     "notAfter", "subjectPublicKeyInfo" };
+
 /* The DER OpenSSL gives for a field must be the walker's bytes. */
-static void same(const uint8_t *walk, size_t wlen, unsigned char *der, int dlen)
+static void same(int i, const uint8_t *walk, size_t wlen, unsigned char *der, int dlen)
 {
-    if (dlen <= 0 || (size_t)dlen != wlen || memcmp(walk, der, wlen))
+    if (dlen <= 0 || (size_t)dlen != wlen || memcmp(walk, der, wlen)) {
+        fprintf(stderr, "fuzz_x509: %s: the walker's %zu bytes are not OpenSSL's %d\n",
+                field[i], wlen, dlen);
         abort();
+    }
     OPENSSL_free(der);
 }
 
@@ -115,21 +121,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         card_container_clear(&k);
         return 0;
     }
-    unsigned char *der[6] = { NULL };
-    int dl[6] = {
+    unsigned char *der[5] = { NULL };
+    int dl[5] = {
         i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &der[0]),
         i2d_X509_NAME(X509_get_issuer_name(x), &der[1]),
         i2d_X509_NAME(X509_get_subject_name(x), &der[2]),
         i2d_ASN1_TIME(X509_get0_notBefore(x), &der[3]),
         i2d_ASN1_TIME(X509_get0_notAfter(x), &der[4]),
-        i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der[5]),
     };
-    const uint8_t *walk[6] = { cp.serial, cp.issuer, cp.subject, cp.not_before,
-                               cp.not_after, cp.spki };
-    size_t wl[6] = { cp.serial_len, cp.issuer_len, cp.subject_len, cp.not_before_len,
-                     cp.not_after_len, cp.spki_len };
-    for (int i = 0; i < 6; i++)
-        same(walk[i], wl[i], der[i], dl[i]);
+    const uint8_t *walk[5] = { cp.serial, cp.issuer, cp.subject, cp.not_before,
+                               cp.not_after };
+    size_t wl[5] = { cp.serial_len, cp.issuer_len, cp.subject_len, cp.not_before_len,
+                     cp.not_after_len };
+    for (int i = 0; i < 5; i++)
+        same(i, walk[i], wl[i], der[i], dl[i]);
+    /* OpenSSL re-encodes a SubjectPublicKeyInfo it decoded (a BIT STRING's
+     * unused-bits count, absent parameters): the walker's bytes must decode,
+     * whole, to the same SubjectPublicKeyInfo as the certificate's. */
+    const unsigned char *q = cp.spki;
+    X509_PUBKEY *wp = d2i_X509_PUBKEY(NULL, &q, (long)cp.spki_len);
+    unsigned char *a = NULL, *b = NULL;
+    int al = wp ? i2d_X509_PUBKEY(wp, &a) : -1;
+    int bl = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &b);
+    if (!wp || q != cp.spki + cp.spki_len || al <= 0 || al != bl || memcmp(a, b, (size_t)al)) {
+        fprintf(stderr, "fuzz_x509: %s: not the certificate's\n", field[5]);
+        abort();
+    }
+    OPENSSL_free(a);
+    OPENSSL_free(b);
+    X509_PUBKEY_free(wp);
     if (krv == CARD_OK)
         compare_key(x, &k);
     X509_free(x);

@@ -605,10 +605,28 @@ static LONG fz_status(SCARDHANDLE h, LPSTR reader, LPDWORD reader_len, LPDWORD s
         *state = SCARD_SPECIFIC;
     if (proto)
         *proto = SCARD_PROTOCOL_T1;
-    if (*atr_len < r->prof->atr_len)
+    /* A card whose ATR no driver knows (or the other family's) makes
+     * card_open offer it to every driver by selecting its applet. */
+    const uint8_t *a = r->prof->atr;
+    size_t alen = r->prof->atr_len;
+    uint8_t b = fz_u8(faults), odd[33];
+    if (b >= 0xF0) {
+        injected++;
+        const struct vc_profile *other = r->prof == &vc_profile_g ? &vc_profile_o
+                                                                  : &vc_profile_g;
+        if (b & 1) {
+            a = other->atr;
+            alen = other->atr_len;
+        } else {
+            memcpy(odd, a, alen);
+            odd[alen - 1] ^= (uint8_t)(b | 1);
+            a = odd;
+        }
+    }
+    if (*atr_len < alen)
         return SCARD_E_INSUFFICIENT_BUFFER;
-    memcpy(atr, r->prof->atr, r->prof->atr_len);
-    *atr_len = (DWORD)r->prof->atr_len;
+    memcpy(atr, a, alen);
+    *atr_len = (DWORD)alen;
     return SCARD_S_SUCCESS;
 }
 

@@ -8,7 +8,8 @@
  * status word, split it with 61xx, ask for it again with 6Cxx, replace it
  * outright, lose it after the card acted on it, or answer with a PC/SC
  * error; and it can reset, pull and put back (or swap) the card at any
- * APDU, transaction or reconnect. An exhausted stream passes everything
+ * APDU, transaction or reconnect, and show another family's ATR or one
+ * no driver knows. An exhausted stream passes everything
  * through untouched.
  *
  * Key generation on the virtual cards takes keys from a pool made at
