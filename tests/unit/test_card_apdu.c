@@ -233,6 +233,51 @@ static void test_trace_masks_pin(void **state)
     assert_null(strstr(buf, "5E C2 E7"));
 }
 
+/* CHANGE REFERENCE DATA and RESET RETRY COUNTER carry PINs too (old and
+ * new, PUK and new): the trace shows their header and length only,
+ * whether the data goes in one command or in a chain. */
+static void test_trace_masks_change_and_unblock(void **state)
+{
+    (void)state;
+    sc_reset("3B 00");
+    struct card c = mk(false, true, 8);
+    uint8_t change[16] = { 0x35, 0x37, 0x39, 0x31, 0xFF, 0xFF, 0xFF, 0xFF,
+                           0x36, 0x38, 0x30, 0x32, 0xFF, 0xFF, 0xFF, 0xFF };
+    uint8_t unblock[12] = { 0x34, 0x36, 0x38, 0x30, 0x34, 0x36, 0x38, 0x30,
+                            0x37, 0x35, 0x33, 0x31 };
+    sc_expect("10 24 00 81 08 35 37 39 31 FF FF FF FF", "90 00");
+    sc_expect("00 24 00 81 08 36 38 30 32 FF FF FF FF", "90 00");
+    sc_expect("10 2C 00 81 08 34 36 38 30 34 36 38 30", "90 00");
+    sc_expect("00 2C 00 81 04 37 35 33 31", "90 00");
+    struct card_apdu chg = { 0x00, 0x24, 0x00, 0x81, change, sizeof(change), false, 0, false };
+    assert_int_equal(card_apdu_run(&c, &chg, NULL, NULL), CARD_OK);
+    struct card_apdu rrc = { 0x00, 0x2C, 0x00, 0x81, unblock, sizeof(unblock), false, 0, false };
+    assert_int_equal(card_apdu_run(&c, &rrc, NULL, NULL), CARD_OK);
+    struct card g = mk(false, false, 255);
+    sc_expect("00 24 00 01 10 57 91 FF FF FF FF FF FF 68 02 FF FF FF FF FF FF", "90 00");
+    uint8_t gchange[16] = { 0x57, 0x91, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                            0x68, 0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF };
+    struct card_apdu gchg = { 0x00, 0x24, 0x00, 0x01, gchange, sizeof(gchange), false, 0, false };
+    assert_int_equal(card_apdu_run(&g, &gchg, NULL, NULL), CARD_OK);
+    sc_done();
+    FILE *f = fopen(trace_path, "r");
+    assert_non_null(f);
+    char buf[8192];
+    size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[len] = 0;
+    fclose(f);
+    assert_non_null(strstr(buf, "> 10 24 00 81 [9 bytes masked]"));
+    assert_non_null(strstr(buf, "> 00 24 00 81 [9 bytes masked]"));
+    assert_non_null(strstr(buf, "> 10 2C 00 81 [9 bytes masked]"));
+    assert_non_null(strstr(buf, "> 00 2C 00 81 [5 bytes masked]"));
+    assert_non_null(strstr(buf, "> 00 24 00 01 [17 bytes masked]"));
+    static const char *const secrets[] = { "35 37 39 31", "36 38 30 32", "34 36 38 30",
+                                           "37 35 33 31", "57 91 FF", "68 02 FF" };
+    for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+        if (strstr(buf, secrets[i]))
+            fail_msg("PIN bytes %s in the APDU trace", secrets[i]);
+}
+
 int main(void)
 {
     int fd = mkstemp(trace_path);
@@ -250,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_extended),
         cmocka_unit_test(test_short_responses),
         cmocka_unit_test(test_trace_masks_pin),
+        cmocka_unit_test(test_trace_masks_change_and_unblock),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
     unlink(trace_path);
