@@ -5,6 +5,8 @@
 #   make bench      benchmarks (printed figures, never pass/fail on speed)
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS (60) each (tests/fuzz/)
 #   make SAN=1 ...  the same with AddressSanitizer + UBSan, into build/asan
+#   make SAN=tsan ... the same with ThreadSanitizer, into build/tsan
+#                   (TSan cannot be combined with ASan: a build of its own)
 #   make install / uninstall   honour PREFIX and DESTDIR
 
 PREFIX  ?= /usr/local
@@ -29,6 +31,13 @@ override BUILD := $(BUILD)/asan
 HARDEN  := -fstack-protector-strong
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+endif
+
+ifeq ($(SAN),tsan)
+override BUILD := $(BUILD)/tsan
+HARDEN  := -fstack-protector-strong
+CFLAGS  += -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=thread
 endif
 
 # Each layer is every .c in its folder; a folder's main.c is its program.
@@ -59,7 +68,7 @@ CA     := $(if $(wildcard tests/ca/main.c),$(BUILD)/cmp-test-ca)
 UNITS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps programs units check demo bench install uninstall clean
+.PHONY: all deps programs units tsan check demo bench install uninstall clean
 .DEFAULT_GOAL := all
 
 all: deps
@@ -68,6 +77,9 @@ all: deps
 programs: $(ALL_LIBS) $(MODULE) $(CLI) $(VCARD) $(CA)
 
 units: $(UNITS)
+
+# What the thread tests run under ThreadSanitizer: make SAN=tsan tsan
+tsan: $(MODULE) $(BUILD)/tests/test_pkcs11_threads
 
 deps:
 	@tools/deps.sh
@@ -129,6 +141,7 @@ check: all
 	@$(MAKE) --no-print-directory units
 	@$(MAKE) --no-print-directory SAN=1 programs units
 	@$(MAKE) --no-print-directory fuzz-build
+	@$(MAKE) --no-print-directory SAN=tsan tsan
 	@BUILD=$(BUILD) tests/run
 
 demo: all

@@ -40,6 +40,7 @@ struct vc_faults {
     bool mute;
     long latency_us;
     bool vanished;          /* disconnected, not reconnecting until "back" */
+    long silenced;          /* APDUs received and left unanswered while muted */
 };
 void vc_faults_clear(struct vc_faults *f);
 /* Applies one control line; writes "ok" or "err ..." into ans. */

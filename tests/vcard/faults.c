@@ -8,7 +8,8 @@
  *   latency US   delay every answer by US microseconds
  *   back         reconnect after a vanish or tear
  *   clear        all of the above off, and back
- *   status       the current settings */
+ *   status       the current settings, and how many APDUs went unanswered
+ *                while muted (silenced=N) */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ void vc_faults_clear(struct vc_faults *f)
     f->mute = false;
     f->latency_us = 0;
     f->vanished = false;
+    f->silenced = 0;
 }
 
 static int num(const char *s, long max, long *out)
@@ -93,8 +95,8 @@ void vc_faults_command(struct vc_faults *f, const char *line, char *ans,
     } else if (strcmp(cmd, "status") == 0) {
         snprintf(ans, anslen,
                  "ok vanish_after=%ld tear_after=%ld mute=%d latency_us=%ld "
-                 "vanished=%d", f->vanish_after, f->tear_after, f->mute,
-                 f->latency_us, f->vanished);
+                 "vanished=%d silenced=%ld", f->vanish_after, f->tear_after, f->mute,
+                 f->latency_us, f->vanished, f->silenced);
     } else {
         snprintf(ans, anslen, "err unknown command \"%.40s\"", cmd);
     }

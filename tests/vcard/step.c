@@ -31,8 +31,10 @@ enum vc_step vc_step(struct vc_card *card, const char *image,
 
     *rlen = 0;
     *pin_data = true;           /* unknown until processed: mask */
-    if (f->mute)
+    if (f->mute) {
+        f->silenced++;
         return VC_SILENT;
+    }
     if (f->vanish_after == 0) {
         f->vanish_after = -1;
         f->vanished = true;

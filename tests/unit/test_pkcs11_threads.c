@@ -1,0 +1,306 @@
+/* test_pkcs11_threads.c: the module under threads, as hosts use it. Runs
+ * only inside a card sandbox (tests/integration/pkcs11_threads.sh sets
+ * CARDRENEW_TEST_THREADS=1, CARDRENEW_MODULE, CARDRENEW_PIN, VCARD,
+ * VCARD_CONTROL and, with a second card, VCARD_CONTROL1); elsewhere every
+ * test is skipped. The script runs it plain and under ThreadSanitizer.
+ * - Threads open sessions, log in, find keys and sign while the card is
+ *   pulled and put back, and one thread waits in C_WaitForSlotEvent on
+ *   its own PC/SC context: every answer is one a host can act on, the
+ *   waiter sees the card go and come, and every thread signs again after. */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+#include <p11-kit/pkcs11.h>
+
+static void *lib;
+static CK_FUNCTION_LIST *f;
+static const char *pin;
+
+static void msleep(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *m = getenv("CARDRENEW_MODULE");
+    pin = getenv("CARDRENEW_PIN");
+    if (!getenv("CARDRENEW_TEST_THREADS") || !m || !pin)
+        return 0;
+    lib = dlopen(m, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        fprintf(stderr, "%s\n", dlerror());
+        return -1;
+    }
+    CK_C_GetFunctionList gfl = (CK_C_GetFunctionList)dlsym(lib, "C_GetFunctionList");
+    return gfl && gfl(&f) == CKR_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (lib)
+        dlclose(lib);
+    return 0;
+}
+
+static int init(void **state)
+{
+    (void)state;
+    if (!f)
+        return 0;
+    CK_C_INITIALIZE_ARGS a = { 0 };
+    a.flags = CKF_OS_LOCKING_OK;
+    return f->C_Initialize(&a) == CKR_OK ? 0 : -1;
+}
+
+static int fini(void **state)
+{
+    (void)state;
+    if (f)
+        f->C_Finalize(NULL);
+    return 0;
+}
+
+#define NEED_TOKEN() do { if (!f) skip(); } while (0)
+
+static void ctl(const char *control, const char *what)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "\"%s\" ctl --control \"%s\" %s >/dev/null",
+             getenv("VCARD"), control, what);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* The slot of the reader whose name ends in suffix ("00 00", "00 01"). */
+static CK_SLOT_ID slot_of(const char *suffix)
+{
+    CK_SLOT_ID ids[16];
+    CK_ULONG n = 16;
+    assert_int_equal(f->C_GetSlotList(CK_FALSE, ids, &n), CKR_OK);
+    for (CK_ULONG i = 0; i < n; i++) {
+        CK_SLOT_INFO si;
+        assert_int_equal(f->C_GetSlotInfo(ids[i], &si), CKR_OK);
+        char d[65];
+        memcpy(d, si.slotDescription, 64);
+        d[64] = 0;
+        for (int k = 63; k >= 0 && d[k] == ' '; k--)
+            d[k] = 0;
+        size_t l = strlen(d), sl = strlen(suffix);
+        if (l >= sl && strcmp(d + l - sl, suffix) == 0)
+            return ids[i];
+    }
+    fail_msg("no reader ending in \"%s\"", suffix);
+    return 0;
+}
+
+static bool token_present(CK_SLOT_ID slot)
+{
+    CK_SLOT_INFO si;
+    assert_int_equal(f->C_GetSlotInfo(slot, &si), CKR_OK);
+    return (si.flags & CKF_TOKEN_PRESENT) != 0;
+}
+
+/* ---- threads through a pull and a reinsertion ---- */
+
+#define WORKERS 4
+
+static CK_SLOT_ID pull_slot;
+static atomic_bool stop;
+
+struct worker {
+    pthread_t t;
+    atomic_long signs;          /* signatures made */
+    atomic_long calls;
+    CK_RV bad;                  /* the first answer no host could act on */
+    const char *bad_call;
+};
+
+/* The answers a card pulled and put back may give. */
+static bool expected(CK_RV rv)
+{
+    switch (rv) {
+    case CKR_OK:
+    case CKR_DEVICE_REMOVED:
+    case CKR_DEVICE_ERROR:
+    case CKR_TOKEN_NOT_PRESENT:
+    case CKR_SESSION_HANDLE_INVALID:
+    case CKR_SESSION_CLOSED:
+    case CKR_USER_NOT_LOGGED_IN:
+    case CKR_USER_ALREADY_LOGGED_IN:
+    case CKR_KEY_HANDLE_INVALID:
+    case CKR_OBJECT_HANDLE_INVALID:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool check(struct worker *w, const char *call, CK_RV rv)
+{
+    atomic_fetch_add(&w->calls, 1);
+    if (!expected(rv) && !w->bad) {
+        w->bad = rv;
+        w->bad_call = call;
+    }
+    return rv == CKR_OK;
+}
+
+static void work_once(struct worker *w)
+{
+    CK_SESSION_HANDLE h;
+    if (!check(w, "C_OpenSession",
+               f->C_OpenSession(pull_slot, CKF_SERIAL_SESSION, NULL, NULL, &h)))
+        return;
+    CK_RV rv = f->C_Login(h, CKU_USER, (CK_UTF8CHAR *)pin, strlen(pin));
+    if (rv != CKR_USER_ALREADY_LOGGED_IN && !check(w, "C_Login", rv))
+        goto out;
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_KEY_TYPE kt = CKK_RSA;
+    CK_ATTRIBUTE t[2] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_KEY_TYPE, &kt, sizeof(kt) } };
+    CK_OBJECT_HANDLE k[4];
+    CK_ULONG n = 0;
+    if (!check(w, "C_FindObjectsInit", f->C_FindObjectsInit(h, t, 2)))
+        goto out;
+    bool found = check(w, "C_FindObjects", f->C_FindObjects(h, k, 4, &n));
+    check(w, "C_FindObjectsFinal", f->C_FindObjectsFinal(h));
+    if (!found || n == 0)
+        goto out;
+    CK_MECHANISM m = { CKM_SHA1_RSA_PKCS, NULL, 0 };
+    CK_BYTE data[32] = "data signed by a worker thread", sig[512];
+    CK_ULONG len = sizeof(sig);
+    if (check(w, "C_SignInit", f->C_SignInit(h, &m, k[0])) &&
+        check(w, "C_Sign", f->C_Sign(h, data, sizeof(data), sig, &len)))
+        atomic_fetch_add(&w->signs, 1);
+out:
+    check(w, "C_CloseSession", f->C_CloseSession(h));
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    while (!atomic_load(&stop)) {
+        long before = atomic_load(&w->signs);
+        work_once(w);
+        if (atomic_load(&w->signs) == before)
+            msleep(10);         /* the card is away: do not spin */
+    }
+    return NULL;
+}
+
+static atomic_long events;
+static CK_RV waiter_end;
+static CK_SLOT_ID wrong_slot = (CK_SLOT_ID)-1;
+
+static void *event_waiter(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        CK_SLOT_ID s;
+        CK_RV rv = f->C_WaitForSlotEvent(0, &s, NULL);
+        if (rv != CKR_OK) {
+            waiter_end = rv;
+            return NULL;
+        }
+        if (s == pull_slot)
+            atomic_fetch_add(&events, 1);
+        else
+            wrong_slot = s;
+    }
+}
+
+/* Waits (at most limit_s) until every worker has signed more than it had. */
+static bool all_signed_since(struct worker *w, const long *base, double limit_s)
+{
+    double end = now_s() + limit_s;
+    while (now_s() < end) {
+        int done = 0;
+        for (int i = 0; i < WORKERS; i++)
+            done += atomic_load(&w[i].signs) > base[i];
+        if (done == WORKERS)
+            return true;
+        msleep(20);
+    }
+    return false;
+}
+
+static void test_pull_under_threads(void **state)
+{
+    (void)state;
+    NEED_TOKEN();
+    const char *control = getenv("VCARD_CONTROL");
+    if (!control || !getenv("VCARD"))
+        skip();
+    pull_slot = slot_of("00 00");
+    assert_true(token_present(pull_slot));
+    atomic_store(&stop, false);
+    atomic_store(&events, 0);
+    pthread_t ev;
+    assert_int_equal(pthread_create(&ev, NULL, event_waiter, NULL), 0);
+    struct worker w[WORKERS];
+    memset(w, 0, sizeof(w));
+    for (int i = 0; i < WORKERS; i++)
+        assert_int_equal(pthread_create(&w[i].t, NULL, worker_main, &w[i]), 0);
+
+    long base[WORKERS];
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < WORKERS; i++)
+            base[i] = atomic_load(&w[i].signs);
+        assert_true(all_signed_since(w, base, 60));
+        long ev_before = atomic_load(&events);
+        ctl(control, "vanish now");
+        /* Gone for the module: the slot shows no token. */
+        double end = now_s() + 30;
+        while (token_present(pull_slot) && now_s() < end)
+            msleep(20);
+        assert_false(token_present(pull_slot));
+        end = now_s() + 30;
+        while (atomic_load(&events) == ev_before && now_s() < end)
+            msleep(20);
+        assert_true(atomic_load(&events) > ev_before);
+        ctl(control, "back");
+        for (int i = 0; i < WORKERS; i++)
+            base[i] = atomic_load(&w[i].signs);
+        assert_true(all_signed_since(w, base, 60));
+        printf("round %d: %ld slot events so far\n", round + 1, atomic_load(&events));
+    }
+    atomic_store(&stop, true);
+    for (int i = 0; i < WORKERS; i++) {
+        pthread_join(w[i].t, NULL);
+        printf("worker %d: %ld calls, %ld signatures\n", i, atomic_load(&w[i].calls),
+               atomic_load(&w[i].signs));
+        if (w[i].bad)
+            fail_msg("worker %d: %s answered 0x%lx", i, w[i].bad_call, (unsigned long)w[i].bad);
+    }
+    assert_int_equal(f->C_Finalize(NULL), CKR_OK);
+    pthread_join(ev, NULL);
+    assert_int_equal(waiter_end, CKR_CRYPTOKI_NOT_INITIALIZED);
+    assert_true(wrong_slot == (CK_SLOT_ID)-1);
+    init(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_pull_under_threads, init, fini),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
