@@ -8,8 +8,10 @@
  * instructions a certificate (7 M the first time in a process), and the
  * objects are read again whenever a card changes. The walk checks every
  * TLV of the certificate is well formed (definite, minimal lengths,
- * constructed contents filling their TLV exactly) and the fields are
- * where RFC 5280 puts them. */
+ * constructed contents filling their TLV exactly, each universal type in
+ * its DER form), the fields are where RFC 5280 puts them, and names and
+ * extensions have RFC 5280's shape: what OpenSSL refuses to decode is
+ * refused here (tests/fuzz/fuzz_x509.c holds the walk to that). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,12 +59,55 @@ static bool tlv_next(const uint8_t **p, const uint8_t *end, struct tlv *t)
     return true;
 }
 
+/* What DER asks of a TLV by its universal tag (X.690 8 and 10), as far
+ * as OpenSSL checks it when it decodes a certificate: SEQUENCE and SET
+ * constructed, the other types primitive (none a certificate holds is
+ * constructed); BOOLEAN one byte, NULL empty, INTEGER minimal, an OBJECT
+ * IDENTIFIER's subidentifiers minimal and complete, a BIT STRING's
+ * unused-bit count 0..7. A certificate that breaks one of these, even
+ * inside an extension, is no certificate to OpenSSL (no host could read
+ * it), so it is none here either. */
+static bool int_minimal(const struct tlv *t);
+static bool bits_ok(const struct tlv *t);
+
+static bool form_ok(const struct tlv *t)
+{
+    if (t->tag & 0xC0)
+        return true;        /* context-specific, application, private */
+    unsigned n = t->tag & 0x1F;
+    bool cons = (t->tag & 0x20) != 0;
+    if (n == 16 || n == 17)
+        return cons;
+    if (cons)
+        return false;
+    switch (n) {
+    case 1:
+        return t->vlen == 1;
+    case 2:
+    case 10:
+        return int_minimal(t);
+    case 3:
+        return bits_ok(t);
+    case 5:
+        return t->vlen == 0;
+    case 6:
+        if (t->vlen == 0 || (t->v[t->vlen - 1] & 0x80))
+            return false;
+        for (size_t i = 0; i < t->vlen; i++)
+            if (t->v[i] == 0x80 && (i == 0 || !(t->v[i - 1] & 0x80)))
+                return false;   /* a subidentifier with a leading 0x80 */
+        return true;
+    default:
+        return true;
+    }
+}
+
 /* Every TLV from p to end, and inside each constructed one, well formed. */
 static bool der_valid(const uint8_t *p, const uint8_t *end, int depth)
 {
     while (p < end) {
         struct tlv t;
-        if (!tlv_next(&p, end, &t))
+        if (!tlv_next(&p, end, &t) || !form_ok(&t))
             return false;
         if ((t.tag & 0x20) && (depth > 16 || !der_valid(t.v, t.v + t.vlen, depth + 1)))
             return false;
@@ -94,6 +139,40 @@ static bool alg_ok(const struct tlv *t)
            (p == end || (tlv_next(&p, end, &param) && p == end));
 }
 
+/* A name's value as OpenSSL reads it to compare names: a universal type;
+ * UTF8String is UTF-8 (RFC 3629: shortest form, no surrogates, at most
+ * U+10FFFF), BMPString whole 2-byte and UniversalString whole 4-byte
+ * characters. */
+static bool string_ok(const struct tlv *t)
+{
+    if (t->tag & 0xC0)
+        return false;       /* an attribute value has a universal type */
+    if (t->tag == 0x1E)
+        return t->vlen % 2 == 0;
+    if (t->tag == 0x1C)
+        return t->vlen % 4 == 0;
+    if (t->tag != 0x0C)
+        return true;
+    for (size_t i = 0; i < t->vlen;) {
+        uint8_t b = t->v[i];
+        size_t n = b < 0x80 ? 0 : (b & 0xE0) == 0xC0 ? 1 : (b & 0xF0) == 0xE0 ? 2
+                 : (b & 0xF8) == 0xF0 ? 3 : 4;
+        if (n == 4 || n >= t->vlen - i)
+            return false;
+        uint32_t c = n ? b & (0x3F >> n) : b;
+        for (size_t k = 1; k <= n; k++) {
+            if ((t->v[i + k] & 0xC0) != 0x80)
+                return false;
+            c = c << 6 | (t->v[i + k] & 0x3F);
+        }
+        static const uint32_t least[] = { 0, 0x80, 0x800, 0x10000 };
+        if (c < least[n] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+            return false;
+        i += n + 1;
+    }
+    return true;
+}
+
 /* Name ::= SEQUENCE OF SET OF SEQUENCE { OID, value } */
 static bool name_ok(const struct tlv *t)
 {
@@ -107,11 +186,51 @@ static bool name_ok(const struct tlv *t)
             if (!want(&q, qend, 0x30, &atv))
                 return false;
             const uint8_t *r = atv.v, *rend = atv.v + atv.vlen;
-            if (!want(&r, rend, 0x06, &oid) || !tlv_next(&r, rend, &val) || r != rend)
+            if (!want(&r, rend, 0x06, &oid) || !tlv_next(&r, rend, &val) || r != rend ||
+                !string_ok(&val))
                 return false;
         }
     }
     return t->tag == 0x30;
+}
+
+/* SubjectPublicKeyInfo ::= SEQUENCE { AlgorithmIdentifier, BIT STRING } */
+static bool spki_ok(const struct tlv *t)
+{
+    const uint8_t *p = t->v, *end = t->v + t->vlen;
+    struct tlv alg, bits;
+    return tlv_next(&p, end, &alg) && alg_ok(&alg) && want(&p, end, 0x03, &bits) &&
+           p == end;
+}
+
+/* A BIT STRING's content: the unused-bit count, then the bits. */
+static bool bits_ok(const struct tlv *t)
+{
+    return t->vlen >= 1 && t->v[0] <= 7 && (t->vlen > 1 || t->v[0] == 0);
+}
+
+/* [3] EXPLICIT Extensions ::= SEQUENCE SIZE (1..MAX) OF
+ *     SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } */
+static bool exts_ok(const struct tlv *t)
+{
+    const uint8_t *p = t->v, *end = t->v + t->vlen;
+    struct tlv seq, ext, f;
+    if (!want(&p, end, 0x30, &seq) || p != end || seq.vlen == 0)
+        return false;
+    p = seq.v;
+    end = seq.v + seq.vlen;
+    while (p < end) {
+        if (!want(&p, end, 0x30, &ext))
+            return false;
+        const uint8_t *q = ext.v, *qend = ext.v + ext.vlen;
+        if (!want(&q, qend, 0x06, &f) || !tlv_next(&q, qend, &f))
+            return false;
+        if (f.tag == 0x01 && !tlv_next(&q, qend, &f))
+            return false;
+        if (f.tag != 0x04 || q != qend)
+            return false;
+    }
+    return true;
 }
 
 static bool is_time(const struct tlv *t)
@@ -161,7 +280,7 @@ int card_cert_split(const uint8_t *der, size_t len, struct card_cert_parts *out)
         return CARD_E_BAD_RESPONSE;
     out->subject = t.p;
     out->subject_len = t.len;
-    if (!want(&p, end, 0x30, &t))
+    if (!want(&p, end, 0x30, &t) || !spki_ok(&t))
         return CARD_E_BAD_RESPONSE;
     out->spki = t.p;
     out->spki_len = t.len;
@@ -171,7 +290,7 @@ int card_cert_split(const uint8_t *der, size_t len, struct card_cert_parts *out)
         if (!tlv_next(&p, end, &t))
             return CARD_E_BAD_RESPONSE;
         uint8_t n = t.tag == 0x81 ? 1 : t.tag == 0x82 ? 2 : t.tag == 0xA3 ? 3 : 0;
-        if (n <= last)
+        if (n <= last || (n < 3 && !bits_ok(&t)) || (n == 3 && !exts_ok(&t)))
             return CARD_E_BAD_RESPONSE;
         last = n;
     }
