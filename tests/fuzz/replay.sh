@@ -24,5 +24,6 @@ n=$(ls "$dir" | wc -l)
 # (fuzz_x509.c): the corpus keeps those it once took.
 export FUZZ_X509_STRICT=1
 # -runs=0: read and run the corpus, then stop.
-"$bin" -runs=0 -timeout=20 "$dir" || exit 1
+mkdir -p "$BUILD/fuzz/crash"
+"$bin" -runs=0 -timeout=20 -artifact_prefix="$BUILD/fuzz/crash/$t-" "$dir" || exit 1
 echo "$t: $n inputs replayed"

@@ -154,6 +154,6 @@ for t in "$RAW"/fuzz_*; do
     name=${t#fuzz_}
     rm -rf "$CORPUS/$name"
     mkdir -p "$CORPUS/$name"
-    "$FZ/$t" -merge=1 "$CORPUS/$name" "$RAW/$t" >/dev/null 2>&1
+    "$FZ/$t" -merge=1 -artifact_prefix="$RAW/" "$CORPUS/$name" "$RAW/$t" >/dev/null 2>&1
     echo "seeds: $name: $(ls "$RAW/$t" | wc -l) made, $(ls "$CORPUS/$name" | wc -l) kept"
 done
