@@ -17,7 +17,7 @@ enum cli_cmd { CLI_NONE, CLI_STATUS, CLI_CHECK, CLI_RENEW, CLI_DIAGNOSE, CLI_HEL
 
 struct cli_opts {
     enum cli_cmd cmd;
-    bool json, notify, yes, quiet, verbose;
+    bool json, notify, yes, quiet, verbose, force;
     int days;               /* -1: not given */
     const char *pin_source, *module, *token, *ca_url, *ca_cert, *config;
 };

@@ -127,10 +127,22 @@ static int do_renew(const struct cli_opts *o, const struct cli_settings *s,
     if (cli_pin_read(o->pin_source, pin, sizeof pin, &pin_len, err, sizeof err))
         return fail(RENEW_E_USAGE, err);
     clock_gettime(CLOCK_MONOTONIC, &u.t0);
-    int rc = renew_run(t, &ca, pin, pin_len, &h, &res, &e);
+    struct renew_when when = { s->days, o->force };
+    int rc = renew_run(t, &ca, &when, pin, pin_len, &h, &res, &e);
     renew_wipe(pin, sizeof pin);
     if (rc)
         return fail(rc, e.msg);
+    if (res.outcome != RENEW_RENEWED) {
+        if (!o->quiet) {
+            cli_date(res.current_not_after, d, sizeof d);
+            printf("%s: your certificate is valid until %s (%ld days left) and renewal is due "
+                   "only in its last %d days; nothing was changed (--force renews now).\n",
+                   res.outcome == RENEW_ALREADY_RENEWED ? "Your smartcard is already renewed"
+                                                        : "No renewal is due yet",
+                   d, renew_days_left(res.current_not_after, time(NULL)), s->days);
+        }
+        return 0;
+    }
     if (!o->quiet) {
         cli_date(res.new_not_after, d, sizeof d);
         printf("[%5.1fs] Your smartcard is now renewed: the new certificate expires on %s "

@@ -7,7 +7,7 @@
 
 enum opt {
     OPT_STATUS, OPT_JSON, OPT_CHECK, OPT_DAYS, OPT_NOTIFY, OPT_RENEW, OPT_PIN_SOURCE,
-    OPT_YES, OPT_DIAGNOSE, OPT_MODULE, OPT_TOKEN, OPT_CA, OPT_CA_CERT, OPT_CONFIG,
+    OPT_YES, OPT_FORCE, OPT_DIAGNOSE, OPT_MODULE, OPT_TOKEN, OPT_CA, OPT_CA_CERT, OPT_CONFIG,
     OPT_QUIET, OPT_VERBOSE, OPT_VERSION, OPT_HELP,
 };
 
@@ -20,11 +20,12 @@ static const struct {
     { "status", OPT_STATUS, NULL, "show the card's certificates and days left" },
     { "json", OPT_JSON, NULL, "with --status or --diagnose: JSON output" },
     { "check", OPT_CHECK, NULL, "exit 0, 10 (renewal due) or 11 (expired)" },
-    { "days", OPT_DAYS, "N", "with --check: the renewal window (default 28)" },
+    { "days", OPT_DAYS, "N", "the renewal window for --check and --renew (default 28)" },
     { "notify", OPT_NOTIFY, NULL, "with --check: also a desktop notification" },
     { "renew", OPT_RENEW, NULL, "renew the certificate on the card" },
     { "pin-source", OPT_PIN_SOURCE, "SRC", "env:VAR, file:PATH or fd:N (default: ask)" },
     { "yes", OPT_YES, NULL, "with --renew: do not ask for confirmation" },
+    { "force", OPT_FORCE, NULL, "with --renew: renew even when not yet due" },
     { "diagnose", OPT_DIAGNOSE, NULL, "what is wrong with the card, and what to do" },
     { "module", OPT_MODULE, "PATH|NAME", "the PKCS#11 module (file or p11-kit name)" },
     { "token", OPT_TOKEN, "URI", "which token: a pkcs11: URI" },
@@ -50,7 +51,8 @@ void cli_usage(FILE *f)
     }
     fprintf(f, "\nExit codes: 0 ok, 1 usage, 2 no card, 3 wrong PIN, 4 PIN blocked,\n"
                "5 expired (RA renewal), 6 CA unreachable or refused, 7 card error,\n"
-               "8 not supported here, 10 renewal due, 11 expired (--check). See cardrenew(1).\n");
+               "8 not supported here, 9 renewal journal damaged (moved aside), 10 renewal due,\n"
+               "11 expired (--check). See cardrenew(1).\n");
 }
 
 static int set_cmd(struct cli_opts *o, enum cli_cmd c, const char *name, char *err, size_t n)
@@ -108,6 +110,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
         case OPT_JSON: o->json = true; break;
         case OPT_NOTIFY: o->notify = true; break;
         case OPT_YES: o->yes = true; break;
+        case OPT_FORCE: o->force = true; break;
         case OPT_QUIET: o->quiet = true; break;
         case OPT_VERBOSE: o->verbose = true; break;
         case OPT_DAYS: {

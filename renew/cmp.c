@@ -1,6 +1,8 @@
 /* cmp.c: one CMP key update transaction (RFC 4210/9483) with OSSL_CMP.
  * The old certificate and card key protect the request; the new card key
- * proves possession; implicit confirmation is asked for. */
+ * proves possession. The issued certificate is judged (judge.c) before it
+ * is accepted, and the verdict goes back to the CA in certConf, so a CA
+ * learns that its certificate was refused (no implicit confirmation). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
 #include "renew/cmp.h"
+#include "renew/judge.h"
 
 #define DEFAULT_TIMEOUT 20
 
@@ -69,36 +72,6 @@ int renew_cmp_reachable(const struct renew_ca *ca, struct renew_err *e)
     return 0;
 }
 
-static X509_STORE *load_trust(const char *file, struct renew_err *e)
-{
-    X509_STORE *st = NULL;
-    STACK_OF(X509_INFO) *infos = NULL;
-    BIO *b = file ? BIO_new_file(file, "r") : NULL;
-    int n = 0;
-    if (!file || !*file) {
-        renew_fail(e, RENEW_E_USAGE,
-                   "no CA certificate configured: set ca_cert in the configuration or give --ca-cert FILE");
-        return NULL;
-    }
-    if (b)
-        infos = PEM_X509_INFO_read_bio(b, NULL, NULL, NULL);
-    BIO_free(b);
-    st = X509_STORE_new();
-    for (int i = 0; st && infos && i < sk_X509_INFO_num(infos); i++) {
-        X509_INFO *xi = sk_X509_INFO_value(infos, i);
-        if (xi->x509 && X509_STORE_add_cert(st, xi->x509))
-            n++;
-    }
-    sk_X509_INFO_pop_free(infos, X509_INFO_free);
-    ERR_clear_error();
-    if (n == 0) {
-        X509_STORE_free(st);
-        renew_fail(e, RENEW_E_USAGE, "cannot read a CA certificate from %s: check --ca-cert", file);
-        return NULL;
-    }
-    return st;
-}
-
 static const struct renew_hooks *log_hooks;
 
 static int log_cb(const char *func, const char *file, int line, OSSL_CMP_severity level,
@@ -110,8 +83,31 @@ static int log_cb(const char *func, const char *file, int line, OSSL_CMP_severit
     return 1;
 }
 
+struct verdict {
+    struct renew_judge_in in;
+    char why[256];
+};
+
+static int judge_cb(OSSL_CMP_CTX *ctx, X509 *cert, int fail_info, const char **txt)
+{
+    struct verdict *v = OSSL_CMP_CTX_get_certConf_cb_arg(ctx);
+    STACK_OF(X509) *extra = OSSL_CMP_CTX_get1_extraCertsIn(ctx);
+    v->in.trust = OSSL_CMP_CTX_get0_trustedStore(ctx);
+    v->in.untrusted = extra;
+    v->in.now = time(NULL);
+    if (renew_judge(&v->in, cert, v->why, sizeof v->why) != 0) {
+        fail_info |= 1 << OSSL_CMP_PKIFAILUREINFO_badCertTemplate;
+        *txt = v->why;
+    } else if (fail_info) {
+        snprintf(v->why, sizeof v->why, "%s", *txt ? *txt : "OpenSSL's CMP client refused it");
+    }
+    sk_X509_pop_free(extra, X509_free);
+    return fail_info;
+}
+
 /* What went wrong, from the CMP status and OpenSSL's error queue. */
-static int explain(OSSL_CMP_CTX *ctx, const struct renew_ca *ca, struct renew_err *e)
+static int explain(OSSL_CMP_CTX *ctx, const struct renew_ca *ca, const struct verdict *v,
+                   X509 **refused, struct renew_err *e)
 {
     char why[256] = "no answer";
     bool not_accepted = false;
@@ -122,10 +118,12 @@ static int explain(OSSL_CMP_CTX *ctx, const struct renew_ca *ca, struct renew_er
             not_accepted = true;
         ERR_error_string_n(err, why, sizeof why);
     }
-    if (not_accepted)
+    if (not_accepted && OSSL_CMP_CTX_get0_newCert(ctx)) {
+        *refused = X509_dup(OSSL_CMP_CTX_get0_newCert(ctx));
         return renew_fail(e, RENEW_E_CA,
-                          "the certificate authority at %s sent a certificate that does not fit the new key or is not trusted: nothing was changed; ask your RA",
-                          ca->url);
+                          "the certificate authority at %s issued a certificate that cannot replace yours: %s",
+                          ca->url, v->why[0] ? v->why : why);
+    }
     int status = OSSL_CMP_CTX_get_status(ctx);
     if (status < 0 || status == OSSL_CMP_PKISTATUS_accepted ||
         status == OSSL_CMP_PKISTATUS_grantedWithMods)
@@ -147,18 +145,21 @@ static int explain(OSSL_CMP_CTX *ctx, const struct renew_ca *ca, struct renew_er
 }
 
 int renew_cmp_kur(const struct renew_ca *ca, X509 *oldcert, EVP_PKEY *oldkey,
-                  EVP_PKEY *newkey, int digest_nid, const struct renew_hooks *h,
-                  X509 **issued, struct renew_err *e)
+                  EVP_PKEY *newkey, EVP_PKEY *newpub, int digest_nid,
+                  const struct renew_hooks *h, X509 **issued, X509 **refused,
+                  struct renew_err *e)
 {
     struct url u;
     OSSL_CMP_CTX *ctx = NULL;
     X509_STORE *trust = NULL;
+    struct verdict v = { .in = { .old = oldcert, .newpub = newpub } };
     int timeout = ca->timeout > 0 ? ca->timeout : DEFAULT_TIMEOUT;
     int rc = url_parse(ca, &u, e);
     *issued = NULL;
+    *refused = NULL;
     if (rc)
         return rc;
-    if (!(trust = load_trust(ca->cert_file, e))) {
+    if (!(trust = renew_trust_load(ca->cert_file, e))) {
         rc = e->code;
         goto out;
     }
@@ -169,7 +170,9 @@ int renew_cmp_kur(const struct renew_ca *ca, X509 *oldcert, EVP_PKEY *oldkey,
         !OSSL_CMP_CTX_set1_server(ctx, u.host) ||
         !OSSL_CMP_CTX_set_serverPort(ctx, atoi(u.port)) ||
         !OSSL_CMP_CTX_set1_serverPath(ctx, u.path) ||
-        !OSSL_CMP_CTX_set0_trustedStore(ctx, trust))
+        !OSSL_CMP_CTX_set0_trustedStore(ctx, trust) ||
+        !OSSL_CMP_CTX_set_certConf_cb(ctx, judge_cb) ||
+        !OSSL_CMP_CTX_set_certConf_cb_arg(ctx, &v))
         goto out;
     trust = NULL;
     EVP_PKEY_up_ref(newkey);
@@ -179,14 +182,13 @@ int renew_cmp_kur(const struct renew_ca *ca, X509 *oldcert, EVP_PKEY *oldkey,
         goto out;
     }
     if (!OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_DIGEST_ALGNID, digest_nid) ||
-        !OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_IMPLICIT_CONFIRM, 1) ||
         !OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_MSG_TIMEOUT, timeout) ||
         !OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_TOTAL_TIMEOUT, 3 * timeout))
         goto out;
     ERR_clear_error();
     X509 *cert = OSSL_CMP_exec_KUR_ses(ctx);
     if (!cert) {
-        rc = explain(ctx, ca, e);
+        rc = explain(ctx, ca, &v, refused, e);
         goto out;
     }
     if (!X509_up_ref(cert))

@@ -92,7 +92,9 @@ static void journal_state(const char *serial, struct list *l)
         add(l, RENEW_E_TOKEN, "A renewal of this smartcard was interrupted.",
             "Run cardrenew --renew to finish it.");
     else if (rc != 0 && rc != 1)
-        add(l, RENEW_E_USAGE, e.msg, "Move the journal aside, then run cardrenew --renew.");
+        add(l, rc, e.msg, rc == RENEW_E_JOURNAL
+            ? "Run cardrenew --renew: it moves the damaged journal aside, keeping it for your RA."
+            : "Check that the journal directory is yours, then run cardrenew --diagnose again.");
     renew_journal_clear(&j);
 }
 

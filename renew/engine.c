@@ -13,6 +13,7 @@
 #include "renew/cardkey.h"
 #include "renew/cmp.h"
 #include "renew/journal.h"
+#include "renew/judge.h"
 #include "renew/token.h"
 #include "renew/util.h"
 
@@ -28,6 +29,7 @@ struct run {
     X509 *issued;
     int md_nid;
     int lock;                       /* fd holding the per-token lock */
+    const struct renew_when *when;
     struct renew_err *e;
 };
 
@@ -78,29 +80,59 @@ static int save(struct run *r, enum renew_jstate s)
     return renew_journal_save(r->p.serial, &r->j, r->e);
 }
 
-/* The credential being renewed: the journal's, else the only complete
- * one; two complete ones with one subject are an unfinished renewal
- * whose older half goes. */
+/* The renewal's own mark on a card: it writes the new certificate under
+ * the old one's label, for the same subject, from the same issuer, issued
+ * later. Two credentials like that with no journal are a renewal cut
+ * after its write (on another desktop, say); anything else is simply a
+ * card with several credentials. */
+static bool successor(const struct renew_cred *old, const struct renew_cred *nw)
+{
+    X509 *a = old->x509, *b = nw->x509;
+    return old->label[0] && strcmp(old->label, nw->label) == 0 &&
+           X509_NAME_cmp(X509_get_subject_name(a), X509_get_subject_name(b)) == 0 &&
+           X509_NAME_cmp(X509_get_issuer_name(a), X509_get_issuer_name(b)) == 0 &&
+           ASN1_TIME_compare(X509_get0_notBefore(a), X509_get0_notBefore(b)) < 0 &&
+           ASN1_TIME_compare(X509_get0_notAfter(a), X509_get0_notAfter(b)) < 0;
+}
+
+/* A journal that cannot belong to this card's renewal is set aside
+ * (nothing in it is lost) and the run stops. */
+static int journal_aside(struct run *r, const char *what)
+{
+    char to[600], why[RENEW_MSG_MAX];
+    struct renew_err ae;
+    snprintf(why, sizeof why, "%s", what);
+    if (renew_journal_set_aside(r->p.serial, to, sizeof to, &ae))
+        return renew_fail(r->e, RENEW_E_JOURNAL, "%s", ae.msg);
+    renew_journal_clear(&r->j);
+    return renew_fail(r->e, RENEW_E_JOURNAL,
+                      "%s; it was moved to %s; your smartcard keeps its current certificate: run cardrenew --renew again",
+                      why, to);
+}
+
+/* The credential being renewed: the journal's; else the one that expires
+ * first, finishing a renewal whose mark is on the card (successor). */
 static int pick(struct run *r, bool *resume_pair)
 {
-    struct renew_cred *a = NULL, *b = NULL;
+    struct renew_cred *a = NULL;
     size_t n = 0;
     *resume_pair = false;
     if (r->j.state > RENEW_J_NONE && r->j.state < RENEW_J_DONE) {
         r->old = by_id(r, r->j.old_id, r->j.old_id_len);
         r->nw = by_id(r, r->j.new_id, r->j.new_id_len);
+        if (!r->old && !r->nw)
+            return journal_aside(r, "the renewal journal names keys that are not on this smartcard");
+        if (r->j.state >= RENEW_J_ISSUED && !(r->nw && r->nw->has_priv))
+            return journal_aside(r, "the renewal journal holds a certificate for a key that is no longer on this smartcard");
         if (r->old && !complete(r->old) && !r->old->has_priv)
             r->old = NULL;
-        if (r->old || r->nw)
-            return 0;
+        return 0;
     }
     for (size_t i = 0; i < r->ncreds; i++)
         if (complete(&r->creds[i])) {
             n++;
-            if (!a)
+            if (!a || difftime(not_after(&r->creds[i]), not_after(a)) < 0)
                 a = &r->creds[i];
-            else
-                b = &r->creds[i];
         }
     if (n == 0) {
         bool any = false;
@@ -110,19 +142,12 @@ static int pick(struct run *r, bool *resume_pair)
             ? "your smartcard holds no complete key and certificate: ask your RA to cancel and re-issue the card"
             : "Your smartcard is empty: ask your RA to cancel and re-issue the card");
     }
-    if (n == 2 && X509_NAME_cmp(X509_get_subject_name(a->x509),
-                                X509_get_subject_name(b->x509)) == 0) {
-        bool a_older = difftime(not_after(a), not_after(b)) < 0;
-        r->old = a_older ? a : b;
-        r->nw = a_older ? b : a;
-        *resume_pair = true;
-        return 0;
-    }
-    if (n > 1)
-        return renew_fail(r->e, RENEW_E_UNSUPPORTED,
-                          "your smartcard holds %zu different certificates: cardrenew renews cards with one; ask your RA",
-                          n);
     r->old = a;
+    for (size_t i = 0; i < r->ncreds; i++)
+        if (complete(&r->creds[i]) && successor(a, &r->creds[i])) {
+            r->nw = &r->creds[i];
+            *resume_pair = true;
+        }
     return 0;
 }
 
@@ -245,12 +270,21 @@ static int new_cert(struct run *r, EVP_PKEY *oldkey, bool reuse)
     if ((rc = cardkey_of(r, r->nw, &nkey, &npub)))
         goto drop;
     step(r, "asking the certificate authority for the new certificate");
-    rc = renew_cmp_kur(r->ca, r->old->x509, oldkey, nkey, r->md_nid, r->h, &r->issued, r->e);
-    if (rc == 0 && !EVP_PKEY_eq(X509_get0_pubkey(r->issued), npub))
-        rc = renew_fail(r->e, RENEW_E_CA,
-                        "the certificate authority returned a certificate for another key: ask your RA");
+    X509 *refused = NULL;
+    rc = renew_cmp_kur(r->ca, r->old->x509, oldkey, nkey, npub, r->md_nid, r->h, &r->issued,
+                       &refused, r->e);
     EVP_PKEY_free(nkey);
     EVP_PKEY_free(npub);
+    if (refused) {
+        char kept[600], why[RENEW_MSG_MAX];
+        struct renew_err ke;
+        snprintf(why, sizeof why, "%s", r->e->msg);
+        if (renew_journal_keep_cert(r->p.serial, "refused", refused, kept, sizeof kept, &ke))
+            snprintf(kept, sizeof kept, "nowhere: %s", ke.msg);
+        renew_fail(r->e, RENEW_E_CA, "%s; your smartcard keeps its current certificate; "
+                   "the refused certificate is kept in %s for your RA", why, kept);
+        X509_free(refused);
+    }
     if (rc)
         goto drop;
     boundary("cmp");
@@ -284,6 +318,27 @@ drop:
     return rc;
 }
 
+/* A certificate from an earlier run is judged again before it is written:
+ * the journal is a file anybody with the desktop account could edit. */
+static int judge_journaled(struct run *r)
+{
+    char why[256];
+    struct renew_err te;
+    EVP_PKEY *pub = renew_p11_pubkey(&r->p, r->nw);
+    struct renew_judge_in in = { .old = r->old->x509, .newpub = pub, .now = time(NULL) };
+    int rc = 0;
+    if (!(in.trust = renew_trust_load(r->ca->cert_file, &te)))
+        rc = renew_fail(r->e, te.code, "%s", te.msg);
+    else if (renew_judge(&in, r->issued, why, sizeof why)) {
+        char msg[RENEW_MSG_MAX];
+        snprintf(msg, sizeof msg, "the certificate in the renewal journal cannot replace yours: %s", why);
+        rc = journal_aside(r, msg);
+    }
+    X509_STORE_free(in.trust);
+    EVP_PKEY_free(pub);
+    return rc;
+}
+
 static int write_cert(struct run *r)
 {
     CK_OBJECT_HANDLE h;
@@ -292,8 +347,9 @@ static int write_cert(struct run *r)
         const unsigned char *q = r->j.cert;
         r->issued = d2i_X509(NULL, &q, (long)r->j.cert_len);
         if (!r->issued)
-            return renew_fail(r->e, RENEW_E_TOKEN,
-                              "the certificate in the renewal journal is damaged: run cardrenew --diagnose");
+            return journal_aside(r, "the renewal journal holds a damaged certificate");
+        if (complete(r->old) && (rc = judge_journaled(r)))
+            return rc;
     }
     step(r, "writing the new certificate to the card");
     if ((rc = renew_token_write_cert(&r->p, r->issued, r->nw->id, r->nw->id_len,
@@ -342,6 +398,21 @@ static int retire(struct run *r)
     return save(r, RENEW_J_DONE);
 }
 
+/* A fresh renewal only inside the renewal window (or when forced); else
+ * the outcome says why nothing was done. */
+static bool due(struct run *r, struct renew_result *res)
+{
+    time_t na = complete(r->old) ? not_after(r->old) : 0;
+    if (r->when->force || !na ||
+        renew_state_of(na, time(NULL), r->when->window_days) != RENEW_ACTIVE)
+        return true;
+    res->current_not_after = na;
+    res->outcome = r->j.state == RENEW_J_DONE && r->j.new_id_len == r->old->id_len &&
+                   memcmp(r->j.new_id, r->old->id, r->old->id_len) == 0
+                   ? RENEW_ALREADY_RENEWED : RENEW_NOT_DUE;
+    return false;
+}
+
 static int run(struct run *r, char *pin, size_t pin_len, struct renew_result *res)
 {
     bool pair;
@@ -355,6 +426,8 @@ static int run(struct run *r, char *pin, size_t pin_len, struct renew_result *re
     if ((rc = reload(r)))
         return rc;
     rc = renew_journal_load(r->p.serial, &r->j, r->e);
+    if (rc == RENEW_E_JOURNAL)
+        return journal_aside(r, r->e->msg);
     if (rc != 0 && rc != 1)
         return rc;
     if ((rc = pick(r, &pair)))
@@ -384,6 +457,8 @@ static int run(struct run *r, char *pin, size_t pin_len, struct renew_result *re
         r->h->debug(r->h->arg, line);
     }
     if (act == RENEW_DO_FRESH) {
+        if (!due(r, res))
+            return 0;
         renew_journal_clear(&r->j);
         r->nw = NULL;
     }
@@ -435,6 +510,7 @@ static int run(struct run *r, char *pin, size_t pin_len, struct renew_result *re
             goto out;
     }
     X509 *c = r->issued ? r->issued : r->nw ? r->nw->x509 : NULL;
+    res->outcome = RENEW_RENEWED;
     if (c) {
         res->new_not_after = renew_asn1_time(X509_get0_notAfter(c));
         BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(c), NULL);
@@ -450,11 +526,11 @@ out:
     return rc;
 }
 
-int renew_run(const struct renew_target *t, const struct renew_ca *ca, char *pin,
-              size_t pin_len, const struct renew_hooks *h, struct renew_result *res,
-              struct renew_err *e)
+int renew_run(const struct renew_target *t, const struct renew_ca *ca,
+              const struct renew_when *when, char *pin, size_t pin_len,
+              const struct renew_hooks *h, struct renew_result *res, struct renew_err *e)
 {
-    struct run r = { .h = h, .ca = ca, .e = e, .lock = -1 };
+    struct run r = { .h = h, .ca = ca, .when = when, .e = e, .lock = -1 };
     int rc;
     memset(res, 0, sizeof *res);
     if ((rc = renew_p11_load(&r.p, t->module, e)) == 0 &&

@@ -1,6 +1,9 @@
 /* journal.c: the renewal journal and the resume decision.
  * The issued certificate is saved here before the token is touched, so a
- * cut at any point leaves something a rerun can finish. */
+ * cut at any point leaves something a rerun can finish. The file ends
+ * with its own SHA-256, is never written through a link, and a damaged
+ * one is set aside, never overwritten. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,11 +11,14 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
 #include "renew/journal.h"
 
-#define MAGIC "cardrenew-journal 1"
-#define CERT_MAX 16384
+#define MAGIC "cardrenew-journal 2"
+#define FILE_MAX 65536
 
 static const char *names[] = { "none", "keygen", "issued", "written", "done" };
 
@@ -69,12 +75,39 @@ static int mkdirs(const char *path)
     return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-static void put_hex(FILE *f, const char *key, const unsigned char *v, size_t n)
+/* The journal's directory, made if missing: a real directory (not a
+ * link), ours, that nobody else may write to. */
+static int journal_dir(const char *serial, char *path, size_t pathlen, char *dir,
+                       size_t dirlen, struct renew_err *e)
 {
-    fprintf(f, "%s=", key);
+    struct stat st;
+    int rc = renew_journal_path(serial, path, pathlen, e);
+    if (rc)
+        return rc;
+    snprintf(dir, dirlen, "%s", path);
+    *strrchr(dir, '/') = '\0';
+    if (mkdirs(dir) != 0)
+        return renew_fail(e, RENEW_E_USAGE, "cannot create the journal directory %s: %s (check XDG_STATE_HOME)",
+                          dir, strerror(errno));
+    if (lstat(dir, &st) != 0)
+        return renew_fail(e, RENEW_E_USAGE, "cannot read the journal directory %s: %s", dir,
+                          strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return renew_fail(e, RENEW_E_USAGE,
+                          "the journal directory %s is not a directory (a link?): remove it and retry", dir);
+    if (st.st_uid != geteuid() || (st.st_mode & 022))
+        return renew_fail(e, RENEW_E_USAGE,
+                          "the journal directory %s belongs to someone else or others may write to it: "
+                          "make it yours with mode 0700 (chmod 700)", dir);
+    return 0;
+}
+
+static void put_hex(char **p, const char *key, const unsigned char *v, size_t n)
+{
+    *p += sprintf(*p, "%s=", key);
     for (size_t i = 0; i < n; i++)
-        fprintf(f, "%02x", v[i]);
-    fputc('\n', f);
+        *p += sprintf(*p, "%02x", v[i]);
+    *p += sprintf(*p, "\n");
 }
 
 static int get_hex(const char *s, unsigned char *out, size_t max, size_t *len)
@@ -84,7 +117,8 @@ static int get_hex(const char *s, unsigned char *out, size_t max, size_t *len)
         return -1;
     for (size_t i = 0; i < n / 2; i++) {
         unsigned v;
-        if (sscanf(s + 2 * i, "%2x", &v) != 1)
+        if (!isxdigit((unsigned char)s[2 * i]) || !isxdigit((unsigned char)s[2 * i + 1]) ||
+            sscanf(s + 2 * i, "%2x", &v) != 1)
             return -1;
         out[i] = (unsigned char)v;
     }
@@ -92,96 +126,221 @@ static int get_hex(const char *s, unsigned char *out, size_t max, size_t *len)
     return 0;
 }
 
+/* "sum=" and the SHA-256 of everything before it, as hex. */
+static void sum_line(const char *text, size_t len, char out[72])
+{
+    unsigned char md[32];
+    SHA256((const unsigned char *)text, len, md);
+    int k = sprintf(out, "sum=");
+    for (int i = 0; i < 32; i++)
+        k += sprintf(out + k, "%02x", md[i]);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 int renew_journal_save(const char *serial, const struct renew_journal *j, struct renew_err *e)
 {
-    char path[512], tmp[520], dir[512];
-    int rc = renew_journal_path(serial, path, sizeof path, e);
+    char path[512], tmp[520], dir[512], sum[72];
+    int rc = journal_dir(serial, path, sizeof path, dir, sizeof dir, e);
     if (rc)
         return rc;
-    snprintf(dir, sizeof dir, "%s", path);
-    *strrchr(dir, '/') = '\0';
-    if (mkdirs(dir) != 0)
-        return renew_fail(e, RENEW_E_USAGE, "cannot create the journal directory %s: %s (check XDG_STATE_HOME)", dir, strerror(errno));
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        if (fd >= 0)
-            close(fd);
-        return renew_fail(e, RENEW_E_USAGE, "cannot write the renewal journal %s: %s",
-                          tmp, strerror(errno));
-    }
-    fprintf(f, "%s\nstate=%s\n", MAGIC, renew_jstate_name(j->state));
-    put_hex(f, "old_id", j->old_id, j->old_id_len);
-    put_hex(f, "new_id", j->new_id, j->new_id_len);
+    if (j->cert_len > (FILE_MAX - 512) / 2)
+        return renew_fail(e, RENEW_E_TOKEN, "the new certificate is too large to journal: ask your RA");
+    char *text = malloc(FILE_MAX), *p = text;
+    if (!text)
+        return renew_fail(e, RENEW_E_TOKEN, "out of memory: close other programs and retry");
+    p += sprintf(p, "%s\nstate=%s\n", MAGIC, renew_jstate_name(j->state));
+    put_hex(&p, "old_id", j->old_id, j->old_id_len);
+    put_hex(&p, "new_id", j->new_id, j->new_id_len);
     if (j->cert)
-        put_hex(f, "cert", j->cert, j->cert_len);
-    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
+        put_hex(&p, "cert", j->cert, j->cert_len);
+    sum_line(text, (size_t)(p - text), sum);
+    p += sprintf(p, "%s\n", sum);
+
+    /* Write a fresh file (never through a link), make it durable, then
+     * rename it over the journal and make the rename durable. */
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int bad = fd < 0 || write_all(fd, text, (size_t)(p - text)) != 0 || fsync(fd) != 0;
+    int err = errno;
+    if (fd >= 0 && close(fd) != 0 && !bad) {
+        bad = 1;
+        err = errno;
+    }
+    free(text);
     if (bad || rename(tmp, path) != 0) {
-        int err = errno;
-        unlink(tmp);
+        if (!bad)
+            err = errno;
+        if (fd >= 0)
+            unlink(tmp);
         return renew_fail(e, RENEW_E_USAGE, "cannot write the renewal journal %s: %s",
                           path, strerror(err));
     }
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
+    bad = dfd < 0 || fsync(dfd) != 0;
+    err = errno;
+    if (dfd >= 0)
         close(dfd);
-    }
+    if (bad)
+        return renew_fail(e, RENEW_E_USAGE, "cannot make the renewal journal %s durable: %s",
+                          path, strerror(err));
     return 0;
+}
+
+/* Why a journal's text is not a journal, or NULL. Fills j. */
+static const char *parse(char *text, size_t len, struct renew_journal *j)
+{
+    char sum[72], *end = text + len, *line = text;
+    bool have_state = false;
+    if (len < sizeof MAGIC || memcmp(text, MAGIC "\n", sizeof MAGIC) != 0)
+        return "it is not a cardrenew journal of this version";
+    char *last = len >= 2 ? memrchr(text, '\n', len - 1) : NULL;
+    if (!last || end[-1] != '\n')
+        return "it is cut short";
+    sum_line(text, (size_t)(last + 1 - text), sum);
+    if ((size_t)(end - last - 2) != strlen(sum) || memcmp(last + 1, sum, strlen(sum)) != 0)
+        return "its checksum does not match";
+    *last = '\0';
+    for (line = text + sizeof MAGIC; line < last;) {
+        char *nl = strchr(line, '\n'), *v;
+        if (nl)
+            *nl = '\0';
+        if (!(v = strchr(line, '=')))
+            return "a line is not key=value";
+        *v++ = '\0';
+        int bad = 0;
+        if (strcmp(line, "state") == 0) {
+            bad = 1;
+            for (unsigned s = 0; s < sizeof names / sizeof names[0]; s++)
+                if (strcmp(v, names[s]) == 0) {
+                    j->state = s;
+                    have_state = true;
+                    bad = 0;
+                }
+        } else if (strcmp(line, "old_id") == 0) {
+            bad = get_hex(v, j->old_id, sizeof j->old_id, &j->old_id_len);
+        } else if (strcmp(line, "new_id") == 0) {
+            bad = get_hex(v, j->new_id, sizeof j->new_id, &j->new_id_len);
+        } else if (strcmp(line, "cert") == 0 && !j->cert) {
+            j->cert = malloc(strlen(v) / 2 + 1);
+            bad = !j->cert || get_hex(v, j->cert, strlen(v) / 2 + 1, &j->cert_len);
+        }
+        if (bad)
+            return "a value is malformed";
+        line = nl ? nl + 1 : last;
+    }
+    if (!have_state)
+        return "it has no state";
+    if (j->state == RENEW_J_NONE || j->state == RENEW_J_DONE)
+        return NULL;
+    if (!j->old_id_len || !j->new_id_len)
+        return "it does not name both keys";
+    if (j->old_id_len == j->new_id_len && memcmp(j->old_id, j->new_id, j->old_id_len) == 0)
+        return "it names one key as both the old and the new";
+    if (j->state >= RENEW_J_ISSUED) {
+        const unsigned char *q = j->cert;
+        X509 *x = j->cert ? d2i_X509(NULL, &q, (long)j->cert_len) : NULL;
+        bool whole = x && q == j->cert + j->cert_len;
+        X509_free(x);
+        if (!whole)
+            return "its certificate is missing or damaged";
+    }
+    return NULL;
 }
 
 int renew_journal_load(const char *serial, struct renew_journal *j, struct renew_err *e)
 {
     char path[512];
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    int rc = renew_journal_path(serial, path, sizeof path, e), lineno = 0;
+    struct stat st;
+    int rc = renew_journal_path(serial, path, sizeof path, e);
     memset(j, 0, sizeof *j);
     if (rc)
         return rc;
-    FILE *f = fopen(path, "re");
-    if (!f)
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
         return errno == ENOENT ? 1
+               : errno == ELOOP ? renew_fail(e, RENEW_E_JOURNAL,
+                                             "the renewal journal %s is a link, not a file: remove it, then run cardrenew --diagnose", path)
                : renew_fail(e, RENEW_E_USAGE, "cannot read %s: %s", path, strerror(errno));
-    rc = 0;
-    while ((n = getline(&line, &cap, f)) > 0 && rc == 0) {
-        line[strcspn(line, "\r\n")] = '\0';
-        char *v = strchr(line, '=');
-        if (lineno++ == 0) {
-            if (strcmp(line, MAGIC) != 0)
-                rc = -1;
-            continue;
-        }
-        if (!v)
-            continue;
-        *v++ = '\0';
-        if (strcmp(line, "state") == 0) {
-            rc = -1;
-            for (unsigned s = 0; s < sizeof names / sizeof names[0]; s++)
-                if (strcmp(v, names[s]) == 0) {
-                    j->state = s;
-                    rc = 0;
-                }
-        } else if (strcmp(line, "old_id") == 0) {
-            rc = get_hex(v, j->old_id, sizeof j->old_id, &j->old_id_len);
-        } else if (strcmp(line, "new_id") == 0) {
-            rc = get_hex(v, j->new_id, sizeof j->new_id, &j->new_id_len);
-        } else if (strcmp(line, "cert") == 0 && !j->cert) {
-            j->cert = malloc(CERT_MAX);
-            rc = j->cert ? get_hex(v, j->cert, CERT_MAX, &j->cert_len) : -1;
-        }
+    char *text = NULL;
+    const char *why = NULL;
+    ssize_t n = 0;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+        why = "it is not a file of yours";
+    else if (st.st_size > FILE_MAX || !(text = malloc((size_t)st.st_size + 1)))
+        why = "it is too large";
+    else if ((n = read(fd, text, (size_t)st.st_size)) != st.st_size)
+        why = "it cannot be read whole";
+    close(fd);
+    if (!why) {
+        text[n] = '\0';
+        why = parse(text, (size_t)n, j);
     }
-    free(line);
-    fclose(f);
-    if (rc != 0 || lineno == 0) {
+    free(text);
+    if (why) {
         renew_journal_clear(j);
-        return renew_fail(e, RENEW_E_USAGE,
-                          "the renewal journal %s is damaged: move it aside and run cardrenew --diagnose",
-                          path);
+        return renew_fail(e, RENEW_E_JOURNAL, "the renewal journal %s is damaged (%s)", path, why);
     }
+    return 0;
+}
+
+int renew_journal_set_aside(const char *serial, char *to, size_t tolen, struct renew_err *e)
+{
+    char path[512], stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    int rc = renew_journal_path(serial, path, sizeof path, e);
+    if (rc)
+        return rc;
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
+    snprintf(to, tolen, "%s.damaged-%s", path, stamp);
+    /* link + unlink: never replaces a journal set aside before. */
+    if (link(path, to) != 0 || unlink(path) != 0)
+        return renew_fail(e, RENEW_E_JOURNAL, "cannot move the damaged renewal journal %s aside: %s",
+                          path, strerror(errno));
+    return 0;
+}
+
+int renew_journal_keep_cert(const char *serial, const char *what, X509 *cert, char *to,
+                            size_t tolen, struct renew_err *e)
+{
+    char path[512], dir[512], stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    int rc = journal_dir(serial, path, sizeof path, dir, sizeof dir, e);
+    if (rc)
+        return rc;
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
+    int fd = -1;
+    for (int i = 0; fd < 0 && i < 100; i++) {   /* never over an earlier one */
+        snprintf(to, tolen, "%.*s.%s-%s%s%.0d.pem", (int)(strlen(path) - strlen(".journal")),
+                 path, what, stamp, i ? "-" : "", i);
+        fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    int ok = f && PEM_write_X509(f, cert) && fflush(f) == 0 && fsync(fd) == 0;
+    if (f)
+        ok &= fclose(f) == 0;
+    else if (fd >= 0)
+        close(fd);
+    if (!ok)
+        return renew_fail(e, RENEW_E_USAGE, "cannot keep the certificate in %s: %s", to,
+                          strerror(errno));
     return 0;
 }
 
@@ -194,17 +353,10 @@ void renew_journal_clear(struct renew_journal *j)
 int renew_journal_lock(const char *serial, struct renew_err *e)
 {
     char path[512], lock[520], dir[512];
-    if (renew_journal_path(serial, path, sizeof path, e))
+    if (journal_dir(serial, path, sizeof path, dir, sizeof dir, e))
         return -1;
-    snprintf(dir, sizeof dir, "%s", path);
-    *strrchr(dir, '/') = '\0';
-    if (mkdirs(dir) != 0) {
-        renew_fail(e, RENEW_E_USAGE, "cannot create the journal directory %s: %s (check XDG_STATE_HOME)",
-                   dir, strerror(errno));
-        return -1;
-    }
     snprintf(lock, sizeof lock, "%s.lock", path);
-    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         renew_fail(e, RENEW_E_USAGE, "cannot open %s: %s (check XDG_STATE_HOME)", lock,
                    strerror(errno));

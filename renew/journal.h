@@ -1,12 +1,13 @@
 /* journal.h: the renewal journal, one per token serial (internal).
  * $XDG_STATE_HOME/cardrenew/<serial>.journal (default
  * ~/.local/state/cardrenew), written atomically: temp file, fsync,
- * rename, fsync of the directory. */
+ * rename, fsync of the directory; checksummed (SHA-256, last line). */
 #ifndef CARDRENEW_RENEW_JOURNAL_H
 #define CARDRENEW_RENEW_JOURNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <openssl/x509.h>
 #include "renew/renew.h"
 
 enum renew_jstate {
@@ -28,10 +29,19 @@ struct renew_journal {
 const char *renew_jstate_name(enum renew_jstate s);
 /* The journal's path; fails if no state directory can be named. */
 int renew_journal_path(const char *serial, char *out, size_t outlen, struct renew_err *e);
-/* 0: loaded; 1: no journal; other: an error code with e set. */
+/* 0: loaded; 1: no journal; RENEW_E_JOURNAL: damaged (the checksum, the
+ * format, or ids and certificate that cannot belong to one renewal);
+ * other: an error code with e set. */
 int renew_journal_load(const char *serial, struct renew_journal *j, struct renew_err *e);
 int renew_journal_save(const char *serial, const struct renew_journal *j, struct renew_err *e);
 void renew_journal_clear(struct renew_journal *j);
+/* Moves a damaged journal aside to <journal>.damaged-<UTC time>; to gets
+ * the new name. Nothing in it is lost. */
+int renew_journal_set_aside(const char *serial, char *to, size_t tolen, struct renew_err *e);
+/* Keeps a certificate beside the journal, <serial>.<what>-<UTC time>.pem,
+ * for the RA (a refused one, say); to gets the file name. */
+int renew_journal_keep_cert(const char *serial, const char *what, X509 *cert, char *to,
+                            size_t tolen, struct renew_err *e);
 /* One renewal per token at a time: an exclusive lock beside the journal.
  * Returns the lock's fd (>= 0) or -1 with e set. */
 int renew_journal_lock(const char *serial, struct renew_err *e);

@@ -24,6 +24,7 @@ enum renew_code {
     RENEW_E_CA = 6,           /* CA unreachable or refused */
     RENEW_E_TOKEN = 7,        /* card/token error */
     RENEW_E_UNSUPPORTED = 8,  /* this card/token cannot renew here */
+    RENEW_E_JOURNAL = 9,      /* the renewal journal is damaged: set aside */
     RENEW_CHECK_DUE = 10,     /* --check: renewal due within the window */
     RENEW_CHECK_EXPIRED = 11, /* --check: already expired */
 };
@@ -110,16 +111,32 @@ struct renew_hooks {
     void *arg;
 };
 
-struct renew_result {
-    time_t new_not_after;
-    char new_serial_hex[80];
+/* When a renewal runs: within window_days of expiry, or at once if
+ * forced. An interrupted renewal is always finished. */
+struct renew_when {
+    int window_days;
+    bool force;
 };
 
-/* Renews the one credential on the token. The PIN buffer is wiped before
- * return, on every path. */
+enum renew_outcome {
+    RENEW_RENEWED,          /* the card holds the new credential */
+    RENEW_NOT_DUE,          /* outside the window: nothing was done */
+    RENEW_ALREADY_RENEWED,  /* the last renewal finished; nothing is due */
+};
+
+struct renew_result {
+    enum renew_outcome outcome;
+    time_t new_not_after;
+    char new_serial_hex[80];
+    time_t current_not_after;   /* RENEW_NOT_DUE, RENEW_ALREADY_RENEWED */
+};
+
+/* Renews the credential on the token that expires first (or finishes an
+ * interrupted renewal). The PIN buffer is wiped before return, on every
+ * path. */
 int renew_run(const struct renew_target *t, const struct renew_ca *ca,
-              char *pin, size_t pin_len, const struct renew_hooks *h,
-              struct renew_result *res, struct renew_err *e);
+              const struct renew_when *when, char *pin, size_t pin_len,
+              const struct renew_hooks *h, struct renew_result *res, struct renew_err *e);
 
 /* Wipes secrets; idempotent. */
 void renew_wipe(void *p, size_t n);

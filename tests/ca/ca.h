@@ -68,9 +68,11 @@ X509 *ca_db_cert(const char *dir, const char *serial);
 void ca_validity(const struct ca *ca, int days, int have_expires_in,
                  long expires_in, time_t now, time_t *nb, time_t *na);
 /* Signs a certificate for pub with a fresh unique serial and records it.
+ * flags: CA_ISSUE_AS_CA makes it a CA certificate (a misbehaving CA).
  * err gets a one-line reason on failure. */
+#define CA_ISSUE_AS_CA 1u
 X509 *ca_issue(const struct ca *ca, EVP_PKEY *pub, const X509_NAME *subject,
-               time_t nb, time_t na, char *err, size_t errlen);
+               time_t nb, time_t na, unsigned flags, char *err, size_t errlen);
 
 /* ca_crl.c */
 int ca_crl_write(const struct ca *ca, const char *out);
@@ -104,8 +106,13 @@ const char *ca_rr_check(const struct ca *ca, X509 *signer, int mac_ok,
                         const X509_NAME *issuer, const ASN1_INTEGER *serial);
 
 /* ca_srv.c: the CMP server, transactions kept by transactionID. */
+/* The misbehaving modes from WRONGKEY on issue a certificate that a
+ * careful client must refuse: for another key, already expired, not yet
+ * valid, signed by a key that is not the CA's (under the CA's name), for
+ * another subject, a CA certificate, or one ending in a day. */
 enum ca_mode { CA_MODE_NORMAL, CA_MODE_REFUSE, CA_MODE_DELAY, CA_MODE_DROP,
-               CA_MODE_WRONGKEY, CA_MODE_GARBAGE };
+               CA_MODE_GARBAGE, CA_MODE_WRONGKEY, CA_MODE_EXPIRED, CA_MODE_NOTYET,
+               CA_MODE_FOREIGN, CA_MODE_OTHERSUBJECT, CA_MODE_ISCA, CA_MODE_SHORT };
 struct ca_mis {
     enum ca_mode mode;
     long delay_ms;

@@ -44,11 +44,13 @@ static int add_ext(X509 *cert, X509V3_CTX *v3, int nid, const char *value)
 }
 
 static X509 *build(const struct ca *ca, EVP_PKEY *pub, const X509_NAME *subject,
-                   time_t nb, time_t na, const ASN1_INTEGER *serial)
+                   time_t nb, time_t na, const ASN1_INTEGER *serial, unsigned flags)
 {
     X509 *cert = X509_new();
     X509V3_CTX v3;
-    const char *ku = EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA
+    int as_ca = (flags & CA_ISSUE_AS_CA) != 0;
+    const char *ku = as_ca ? "critical,digitalSignature,keyCertSign,cRLSign"
+        : EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA
         ? "critical,digitalSignature,keyEncipherment" : "critical,digitalSignature";
 
     if (cert == NULL
@@ -61,7 +63,7 @@ static X509 *build(const struct ca *ca, EVP_PKEY *pub, const X509_NAME *subject,
         || !X509_set_pubkey(cert, pub))
         goto fail;
     X509V3_set_ctx(&v3, ca->cert, cert, NULL, NULL, 0);
-    if (!add_ext(cert, &v3, NID_basic_constraints, "critical,CA:FALSE")
+    if (!add_ext(cert, &v3, NID_basic_constraints, as_ca ? "critical,CA:TRUE" : "critical,CA:FALSE")
         || !add_ext(cert, &v3, NID_key_usage, ku)
         || !add_ext(cert, &v3, NID_ext_key_usage, "clientAuth")
         || !add_ext(cert, &v3, NID_subject_key_identifier, "hash")
@@ -85,7 +87,7 @@ static void clean_subject(const X509_NAME *name, char *out, size_t len)
 }
 
 X509 *ca_issue(const struct ca *ca, EVP_PKEY *pub, const X509_NAME *subject,
-               time_t nb, time_t na, char *err, size_t errlen)
+               time_t nb, time_t na, unsigned flags, char *err, size_t errlen)
 {
     struct ca_rec *recs = NULL, *m;
     size_t n = 0;
@@ -118,7 +120,7 @@ X509 *ca_issue(const struct ca *ca, EVP_PKEY *pub, const X509_NAME *subject,
     }
     if (tries == 16 || (serial = BN_to_ASN1_INTEGER(bn, NULL)) == NULL)
         goto out;
-    cert = build(ca, pub, subject, nb, na, serial);
+    cert = build(ca, pub, subject, nb, na, serial, flags);
     if (cert == NULL || ca_pem_cert(cert, &pem, &pemlen) != 0) {
         snprintf(err, errlen, "cannot sign the certificate");
         goto fail;

@@ -34,29 +34,78 @@ struct ca_srv {
     struct sess *s[SESS_MAX];
 };
 
+static const struct { const char *name; enum ca_mode mode; } mode_names[] = {
+    { "none", CA_MODE_NORMAL }, { "refuse", CA_MODE_REFUSE }, { "drop", CA_MODE_DROP },
+    { "garbage", CA_MODE_GARBAGE }, { "wrongkey", CA_MODE_WRONGKEY },
+    { "expired", CA_MODE_EXPIRED }, { "notyet", CA_MODE_NOTYET },
+    { "foreign", CA_MODE_FOREIGN }, { "othersubject", CA_MODE_OTHERSUBJECT },
+    { "isca", CA_MODE_ISCA }, { "short", CA_MODE_SHORT },
+};
+
 int ca_mis_parse(const char *s, struct ca_mis *m)
 {
     char *end;
+    size_t i;
 
     memset(m, 0, sizeof(*m));
-    if (s == NULL || *s == 0 || strcmp(s, "none") == 0)
-        m->mode = CA_MODE_NORMAL;
-    else if (strcmp(s, "refuse") == 0)
-        m->mode = CA_MODE_REFUSE;
-    else if (strcmp(s, "drop") == 0)
-        m->mode = CA_MODE_DROP;
-    else if (strcmp(s, "wrongkey") == 0)
-        m->mode = CA_MODE_WRONGKEY;
-    else if (strcmp(s, "garbage") == 0)
-        m->mode = CA_MODE_GARBAGE;
-    else if (strncmp(s, "delay:", 6) == 0) {
-        m->mode = CA_MODE_DELAY;
-        m->delay_ms = strtol(s + 6, &end, 10);
-        if (end == s + 6 || *end != 0 || m->delay_ms < 0 || m->delay_ms > 3600000)
-            return -1;
-    } else
+    if (s == NULL || *s == 0)
+        return 0;
+    for (i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
+        if (strcmp(s, mode_names[i].name) == 0) {
+            m->mode = mode_names[i].mode;
+            return 0;
+        }
+    if (strncmp(s, "delay:", 6) != 0)
+        return -1;
+    m->mode = CA_MODE_DELAY;
+    m->delay_ms = strtol(s + 6, &end, 10);
+    if (end == s + 6 || *end != 0 || m->delay_ms < 0 || m->delay_ms > 3600000)
         return -1;
     return 0;
+}
+
+/* A misbehaving CA's certificate: what each mode gets wrong. Returns the
+ * key to sign with (the CA's, or a stranger's for "foreign"). */
+static EVP_PKEY *misissue(enum ca_mode mode, EVP_PKEY **pub, const X509_NAME **subj,
+                          X509_NAME **other, time_t now, time_t *nb, time_t *na,
+                          unsigned *flags, EVP_PKEY *ca_key)
+{
+    int rsa = EVP_PKEY_get_base_id(*pub) == EVP_PKEY_RSA;
+
+    switch (mode) {
+    case CA_MODE_WRONGKEY:      /* a key of the same type: only the key is wrong */
+        {
+            size_t bits = (size_t)EVP_PKEY_get_bits(*pub);
+
+            EVP_PKEY_free(*pub);
+            *pub = rsa ? EVP_RSA_gen(bits) : EVP_EC_gen("P-256");
+        }
+        break;
+    case CA_MODE_EXPIRED:
+        *na = now - CA_DAY;
+        *nb = *na - (time_t)CA_DEFAULT_DAYS * CA_DAY;
+        break;
+    case CA_MODE_NOTYET:
+        *nb = now + 365 * CA_DAY;
+        *na = *nb + (time_t)CA_DEFAULT_DAYS * CA_DAY;
+        break;
+    case CA_MODE_SHORT:
+        *na = now + CA_DAY;
+        break;
+    case CA_MODE_OTHERSUBJECT:
+        *other = ca_parse_name("/C=GB/O=NHS/CN=Mallory Other");
+        *subj = *other;
+        break;
+    case CA_MODE_ISCA:
+        *flags |= CA_ISSUE_AS_CA;
+        break;
+    case CA_MODE_FOREIGN:
+        return EVP_EC_gen("P-256");
+    default:
+        break;
+    }
+    EVP_PKEY_up_ref(ca_key);
+    return ca_key;
 }
 
 static OSSL_CMP_PKISI *reject(int failbit, const char *why)
@@ -130,16 +179,19 @@ static OSSL_CMP_PKISI *cert_req(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *r
         return reject(OSSL_CMP_PKIFAILUREINFO_badCertTemplate,
                       "the key update carries the old key; a new key is required");
     }
-    if (s->mode == CA_MODE_WRONGKEY) {
-        /* A key of the same type, so only the key itself is wrong. */
-        int rsa = EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA;
-        size_t bits = (size_t)EVP_PKEY_get_bits(pub);
-
-        EVP_PKEY_free(pub);
-        pub = rsa ? EVP_RSA_gen(bits) : EVP_EC_gen("P-256");
-    }
     ca_validity(ca, s->owner->days, 0, 0, time(NULL), &nb, &na);
-    cert = pub != NULL ? ca_issue(ca, pub, subj, nb, na, err, sizeof(err)) : NULL;
+    {
+        struct ca signed_by = *ca;
+        X509_NAME *other = NULL;
+        unsigned flags = 0;
+
+        signed_by.key = misissue(s->mode, &pub, &subj, &other, time(NULL), &nb, &na,
+                                 &flags, ca->key);
+        cert = pub != NULL && signed_by.key != NULL
+            ? ca_issue(&signed_by, pub, subj, nb, na, flags, err, sizeof(err)) : NULL;
+        EVP_PKEY_free(signed_by.key);
+        X509_NAME_free(other);
+    }
     EVP_PKEY_free(pub);
     X509_free(signer);
     if (cert == NULL)

@@ -16,7 +16,8 @@ static const char usage[] =
 "  issue   --pubkey PUB.pem --subject DN [--days N] [--expires-in DAYS]\n"
 "          [--out CERT.pem]                  issue offline, as an RA would\n"
 "  serve   [--host H] [--port N] [--port-file F] [--days N]\n"
-"          [--misbehave refuse|delay:MS|drop|wrongkey|garbage] [--control F]\n"
+"          [--misbehave refuse|delay:MS|drop|garbage|wrongkey|expired|notyet|\n"
+"                       foreign|othersubject|isca|short] [--control F]\n"
 "  secret                                    print 'REF SECRET' (one use)\n"
 "  revoke  --serial HEX\n"
 "  crl     --out CRL.pem\n"
@@ -143,7 +144,7 @@ static int cmd_issue(const struct ca *ca, const struct args *a)
         goto out;
     }
     ca_validity(ca, a->days, a->have_expires, a->expires_in, time(NULL), &nb, &na);
-    cert = ca_issue(ca, pub, name, nb, na, err, sizeof(err));
+    cert = ca_issue(ca, pub, name, nb, na, 0, err, sizeof(err));
     if (cert == NULL) {
         fprintf(stderr, "cmp-test-ca: cannot issue: %s\n", err);
         goto out;

@@ -139,11 +139,11 @@ echo "ok: renewed, new id $id"
 
 # Killed after each step, the rerun finishes the job.
 for stepname in keygen-unsaved keygen cmp journal write verify retire; do
-    CARDRENEW_TEST_KILL_AT=$stepname renew "$URL" >/dev/null 2>&1
+    CARDRENEW_TEST_KILL_AT=$stepname renew "$URL" --force >/dev/null 2>&1
     rc=$?
     [ $rc -ge 128 ] || fail "the kill hook at $stepname did not fire (exit $rc)"
     [ "$(count Certificate)" -ge 1 ] || fail "no certificate left after a kill at $stepname"
-    renew "$URL" > "$T/out" 2>&1 || fail "rerun after a kill at $stepname: $(cat "$T/out")"
+    renew "$URL" --force > "$T/out" 2>&1 || fail "rerun after a kill at $stepname: $(cat "$T/out")"
     old=$id
     id=$(check_renewed "$old") || fail "after a kill at $stepname: $id"
     echo "ok: killed after $stepname, the rerun finished"
@@ -153,7 +153,7 @@ done
 # subject; the rerun keeps the newer and retires the older (a second apart,
 # so that "newer" is well defined).
 sleep 1
-CARDRENEW_TEST_KILL_AT=write renew "$URL" >/dev/null 2>&1
+CARDRENEW_TEST_KILL_AT=write renew "$URL" --force >/dev/null 2>&1
 [ "$(count Certificate)" = 2 ] || fail "a kill after the write should leave two certificates"
 rm -rf "$XDG_STATE_HOME/cardrenew"
 renew "$URL" > "$T/out" 2>&1 || fail "rerun without a journal: $(cat "$T/out")"

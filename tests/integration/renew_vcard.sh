@@ -26,7 +26,7 @@ for profile in G O; do
         cardrenew --check >/dev/null; rc=$?
         [ $rc = 10 ] || fail "--check before: exit $rc, want 10"
         for kill_at in cmp write; do
-            CARDRENEW_TEST_KILL_AT=$kill_at cardrenew --renew --yes \
+            CARDRENEW_TEST_KILL_AT=$kill_at cardrenew --renew --force --yes \
                 --pin-source env:CARDRENEW_PIN >/dev/null 2>&1
             rc=$?
             [ $rc -ge 128 ] || fail "the kill hook at $kill_at did not fire (exit $rc)"

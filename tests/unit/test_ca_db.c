@@ -55,7 +55,7 @@ static X509 *issue(struct fx *f, const char *dn)
     X509 *c;
 
     ca_validity(&f->ca, 0, 0, 0, time(NULL), &nb, &na);
-    c = ca_issue(&f->ca, f->pub, name, nb, na, err, sizeof(err));
+    c = ca_issue(&f->ca, f->pub, name, nb, na, 0, err, sizeof(err));
     X509_NAME_free(name);
     return c;
 }

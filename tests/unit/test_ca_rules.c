@@ -28,7 +28,7 @@ static X509 *issue_at(struct ca *ca, EVP_PKEY *k, const char *dn, time_t nb, tim
 {
     X509_NAME *name = ca_parse_name(dn);
     char err[256];
-    X509 *c = ca_issue(ca, k, name, nb, na, err, sizeof(err));
+    X509 *c = ca_issue(ca, k, name, nb, na, 0, err, sizeof(err));
 
     X509_NAME_free(name);
     return c;
