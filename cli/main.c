@@ -69,7 +69,7 @@ static int do_status(const struct cli_opts *o, const struct cli_settings *s,
     } else {
         char line[512];
         rc = cli_check_line(c, n, s->days, line, sizeof line);
-        if (rc == RENEW_E_TOKEN)
+        if (rc == RENEW_E_TOKEN || rc == RENEW_E_PIN_BLOCKED)
             fprintf(stderr, "cardrenew: %s\n", line);
         else if (!o->quiet)
             printf("%s\n", line);
@@ -98,12 +98,9 @@ static int do_diagnose(const struct cli_opts *o, const struct cli_settings *s,
         return fail(rc, e.msg);
     if (!o->quiet || o->json)
         cli_print_findings(stdout, v, n, o->json);
-    /* A problem outranks a renewal that is merely due. */
     rc = RENEW_OK;
     for (size_t i = 0; i < n; i++)
-        if (rc == RENEW_OK || rc == RENEW_CHECK_DUE ||
-            (rc == RENEW_CHECK_EXPIRED && v[i].code != RENEW_CHECK_DUE))
-            rc = v[i].code;
+        rc = renew_worse(rc, v[i].code);
     free(v);
     return rc;
 }

@@ -94,6 +94,16 @@ int cli_check_line(const struct renew_cert_info *c, size_t n, int days, char *li
     cli_date(soon->not_after, d, sizeof d);
     time_t now = time(NULL);
     enum renew_state s = renew_state_of(soon->not_after, now, days);
+    /* Never "run --renew" where --renew would refuse. */
+    if (soon->pin_blocked) {
+        snprintf(line, linelen, "Your smartcard PIN is blocked: ask your RA to unblock it.");
+        return RENEW_E_PIN_BLOCKED;
+    }
+    if (soon->keyless && s != RENEW_EXPIRED) {
+        snprintf(line, linelen, "The certificate on your smartcard (expires %s) has no matching "
+                 "key: it cannot be renewed; run cardrenew --diagnose and ask your RA.", d);
+        return RENEW_E_TOKEN;
+    }
     switch (s) {
     case RENEW_EXPIRED:
         snprintf(line, linelen, "Your Smartcard has expired (on %s): ask your RA for an "

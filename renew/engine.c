@@ -81,18 +81,26 @@ static int save(struct run *r, enum renew_jstate s)
 }
 
 /* The renewal's own mark on a card: it writes the new certificate under
- * the old one's label, for the same subject, from the same issuer, issued
- * later. Two credentials like that with no journal are a renewal cut
- * after its write (on another desktop, say); anything else is simply a
- * card with several credentials. */
-static bool successor(const struct renew_cred *old, const struct renew_cred *nw)
+ * the old one's label (cards that name credentials after their holder
+ * show one label anyway), for the same subject, from the same issuer,
+ * issued inside the old one's renewal window and ending later. Two
+ * credentials like that with no journal are a renewal cut after its
+ * write (rerun on another desktop, say); anything else, an RA's
+ * authentication and signing pair among them, is a card with several
+ * credentials. A forced renewal outside the window leaves no such mark:
+ * only its journal can finish it. */
+static bool successor(const struct run *r, const struct renew_cred *old,
+                      const struct renew_cred *nw)
 {
     X509 *a = old->x509, *b = nw->x509;
-    return old->label[0] && strcmp(old->label, nw->label) == 0 &&
+    int window = r->when->window_days > RENEW_DEFAULT_DAYS ? r->when->window_days
+                                                           : RENEW_DEFAULT_DAYS;
+    time_t opened = not_after(old) - (time_t)window * 86400;
+    return strcmp(old->label, nw->label) == 0 &&
            X509_NAME_cmp(X509_get_subject_name(a), X509_get_subject_name(b)) == 0 &&
            X509_NAME_cmp(X509_get_issuer_name(a), X509_get_issuer_name(b)) == 0 &&
-           ASN1_TIME_compare(X509_get0_notBefore(a), X509_get0_notBefore(b)) < 0 &&
-           ASN1_TIME_compare(X509_get0_notAfter(a), X509_get0_notAfter(b)) < 0;
+           difftime(renew_asn1_time(X509_get0_notBefore(b)), opened) >= 0 &&
+           difftime(not_after(nw), not_after(old)) > 0;
 }
 
 /* A journal that cannot belong to this card's renewal is set aside
@@ -144,7 +152,7 @@ static int pick(struct run *r, bool *resume_pair)
     }
     r->old = a;
     for (size_t i = 0; i < r->ncreds; i++)
-        if (complete(&r->creds[i]) && successor(a, &r->creds[i])) {
+        if (complete(&r->creds[i]) && successor(r, a, &r->creds[i])) {
             r->nw = &r->creds[i];
             *resume_pair = true;
         }
@@ -198,21 +206,10 @@ static int cardkey_of(struct run *r, struct renew_cred *c, EVP_PKEY **key, EVP_P
  * digest the card can do is known. */
 static int check_old(struct run *r, EVP_PKEY *key)
 {
-    EVP_PKEY *certpub = X509_get0_pubkey(r->old->x509);
-    bool sha1_only = r->old->key_type == CKK_RSA &&
-                     renew_p11_has_mech(&r->p, CKM_SHA1_RSA_PKCS, NULL) &&
-                     !renew_p11_has_mech(&r->p, CKM_SHA256_RSA_PKCS, NULL);
-    r->md_nid = sha1_only ? NID_sha1 : NID_sha256;
-    int s = renew_sign_check(key, certpub, r->md_nid);
-    if (s == -1 && r->md_nid == NID_sha256 && r->old->key_type == CKK_RSA) {
-        CK_RV rv = renew_cardkey_last_rv(key);
-        if (rv == CKR_DATA_LEN_RANGE || rv == CKR_DATA_INVALID) {
-            r->md_nid = NID_sha1;
-            s = renew_sign_check(key, certpub, r->md_nid);
-        }
-    }
+    CK_RV rv;
+    int s = renew_cred_check(&r->p, r->old, key, &r->md_nid, &rv);
     if (s == -1)
-        return renew_p11_fail(r->e, renew_cardkey_last_rv(key), "signing with your current key");
+        return renew_p11_fail(r->e, rv, "signing with your current key");
     if (r->h && r->h->debug)
         r->h->debug(r->h->arg, r->md_nid == NID_sha1
                     ? "the card signs SHA-1 only: CMP protection and proof of possession use SHA-1"
@@ -456,16 +453,18 @@ static int run(struct run *r, char *pin, size_t pin_len, struct renew_result *re
                  renew_action_name(act));
         r->h->debug(r->h->arg, line);
     }
+    /* Not due: only what an earlier run left unfinished is tidied. */
+    bool renewing = act != RENEW_DO_FRESH || due(r, res);
+    if (!renewing && !tidy)
+        return 0;
     if (act == RENEW_DO_FRESH) {
-        if (!due(r, res))
-            return 0;
         renew_journal_clear(&r->j);
         r->nw = NULL;
     }
     if ((act == RENEW_DO_FRESH || act == RENEW_DO_REUSE_KEY) && !complete(r->old))
         return renew_fail(r->e, RENEW_E_TOKEN,
                           "your smartcard holds no complete key and certificate: ask your RA to cancel and re-issue the card");
-    struct renew_plan plan = { .resuming = act != RENEW_DO_FRESH };
+    struct renew_plan plan = { .resuming = act != RENEW_DO_FRESH || tidy };
     snprintf(plan.serial, sizeof plan.serial, "%s", r->p.serial);
     const struct renew_cred *shown = complete(r->old) ? r->old : r->nw;
     if (shown) {
@@ -476,7 +475,7 @@ static int run(struct run *r, char *pin, size_t pin_len, struct renew_result *re
     if (complete(r->old)) {
         if ((rc = cardkey_of(r, r->old, &oldkey, &oldpub)))
             goto out;
-        bool need_ca = act == RENEW_DO_FRESH || act == RENEW_DO_REUSE_KEY;
+        bool need_ca = renewing && (act == RENEW_DO_FRESH || act == RENEW_DO_REUSE_KEY);
         if ((rc = preflight(r, need_ca, oldkey)))
             goto out;
     } else {
@@ -489,6 +488,8 @@ static int run(struct run *r, char *pin, size_t pin_len, struct renew_result *re
     if (plan.resuming)
         step(r, "finishing the renewal that was interrupted");
     if (tidy && (rc = remove_pending(r, &removed)))
+        goto out;
+    if (!renewing)
         goto out;
     switch (act) {
     case RENEW_DO_FRESH:

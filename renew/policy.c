@@ -37,3 +37,22 @@ int renew_check_code(enum renew_state s)
     default: return RENEW_CHECK_EXPIRED;
     }
 }
+
+/* --diagnose exits with its most serious finding: what stops everything
+ * first (a blocked PIN), then a damaged journal (what it hides comes
+ * next), a card only the RA can mend, an expired certificate, few PIN
+ * tries, a renewal due. */
+int renew_worse(int a, int b)
+{
+    static const int order[] = { RENEW_OK, RENEW_CHECK_DUE, RENEW_E_PIN, RENEW_E_EXPIRED,
+                                 RENEW_E_TOKEN, RENEW_E_JOURNAL, RENEW_E_PIN_BLOCKED };
+    int ra = -1, rb = -1;
+    for (int i = 0; i < (int)(sizeof order / sizeof order[0]); i++) {
+        ra = order[i] == a ? i : ra;
+        rb = order[i] == b ? i : rb;
+    }
+    /* A code outside the list (a usage error, say) is worse than any. */
+    if (ra < 0 || rb < 0)
+        return ra < 0 ? a : b;
+    return ra >= rb ? a : b;
+}

@@ -55,6 +55,8 @@ enum renew_state { RENEW_ACTIVE, RENEW_EXPIRING, RENEW_EXPIRED };
 long renew_days_left(time_t not_after, time_t now);
 enum renew_state renew_state_of(time_t not_after, time_t now, int window_days);
 const char *renew_state_name(enum renew_state s);
+/* The more serious of two --diagnose findings' codes (cardrenew(1)). */
+int renew_worse(int a, int b);
 /* --check result for the soonest-expiring certificate. */
 int renew_check_code(enum renew_state s);
 #define RENEW_DEFAULT_DAYS 28
@@ -69,6 +71,8 @@ struct renew_cert_info {
     time_t not_before, not_after;
     long days_left;
     enum renew_state state;
+    bool keyless;           /* no key with its id, or one of another key */
+    bool pin_blocked;       /* the token's user PIN is locked */
 };
 int renew_status(const struct renew_target *t, int window_days, time_t now,
                  struct renew_cert_info **out, size_t *n, struct renew_err *e);

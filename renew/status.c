@@ -57,6 +57,12 @@ int renew_status(const struct renew_target *t, int window_days, time_t now,
             ci->not_after = renew_asn1_time(X509_get0_notAfter(c[i].x509));
             ci->days_left = renew_days_left(ci->not_after, now);
             ci->state = renew_state_of(ci->not_after, now, window_days);
+            ci->pin_blocked = (p.ti.flags & CKF_USER_PIN_LOCKED) != 0;
+            /* What shows without the PIN: a public key object of its id. */
+            EVP_PKEY *pub = c[i].has_pub ? renew_p11_pubkey(&p, &c[i]) : NULL;
+            ci->keyless = !c[i].has_pub && !c[i].has_priv;
+            ci->keyless |= pub && EVP_PKEY_eq(pub, X509_get0_pubkey(c[i].x509)) != 1;
+            EVP_PKEY_free(pub);
         }
         renew_p11_creds_free(c, nc);
         renew_p11_close(&p);

@@ -1,5 +1,6 @@
 /* util.c: certificate times and names, key pair checks, public keys
  * read from the token. */
+#include <stdbool.h>
 #include <string.h>
 #include <stdlib.h>
 #include <openssl/core_names.h>
@@ -7,6 +8,7 @@
 #include <openssl/ec.h>
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
+#include "renew/cardkey.h"
 #include "renew/util.h"
 
 time_t renew_asn1_time(const ASN1_TIME *t)
@@ -48,6 +50,26 @@ out:
     EVP_MD_CTX_free(c);
     ERR_clear_error();
     return rc;
+}
+
+int renew_cred_check(struct renew_p11 *p, const struct renew_cred *c, EVP_PKEY *key,
+                     int *md_nid, CK_RV *rv)
+{
+    EVP_PKEY *certpub = X509_get0_pubkey(c->x509);
+    bool sha1_only = c->key_type == CKK_RSA &&
+                     renew_p11_has_mech(p, CKM_SHA1_RSA_PKCS, NULL) &&
+                     !renew_p11_has_mech(p, CKM_SHA256_RSA_PKCS, NULL);
+    *md_nid = sha1_only ? NID_sha1 : NID_sha256;
+    int s = renew_sign_check(key, certpub, *md_nid);
+    *rv = renew_cardkey_last_rv(key);
+    /* A card that takes only a SHA-1 DigestInfo says so only when asked. */
+    if (s == -1 && *md_nid == NID_sha256 && c->key_type == CKK_RSA &&
+        (*rv == CKR_DATA_LEN_RANGE || *rv == CKR_DATA_INVALID)) {
+        *md_nid = NID_sha1;
+        s = renew_sign_check(key, certpub, *md_nid);
+        *rv = renew_cardkey_last_rv(key);
+    }
+    return s;
 }
 
 static EVP_PKEY *from_params(const char *type, OSSL_PARAM_BLD *b)

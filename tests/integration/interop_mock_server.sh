@@ -152,7 +152,7 @@ start_mock "$T/wrong-key.pem"
 renew "$T/r2.log" --ca "$url"
 rc=$?
 stop_mock
-if [ $rc -eq 6 ] && grep -q "does not fit the new key" "$T/r2.log"; then
+if [ $rc -eq 6 ] && grep -q "certifies another key" "$T/r2.log"; then
     ok "certificate for another key: refused by cardrenew, exit 6"
 else
     bad "certificate for another key: exit $rc:"; sed 's/^/     /' "$T/r2.log"

@@ -37,11 +37,32 @@ static void test_check_line(void **state)
     assert_non_null(strstr(line, "empty"));
 }
 
+/* --check never sends the holder to --renew where --renew would refuse. */
+static void test_check_line_never_promises_a_refused_renewal(void **state)
+{
+    (void)state;
+    struct renew_cert_info c[1];
+    char line[512];
+    memset(c, 0, sizeof c);
+    c[0].not_after = time(NULL) + 20 * 86400;
+    c[0].days_left = 20;
+    c[0].keyless = true;
+    assert_int_equal(cli_check_line(c, 1, 28, line, sizeof line), RENEW_E_TOKEN);
+    assert_null(strstr(line, "--renew"));
+    assert_non_null(strstr(line, "RA"));
+    c[0].keyless = false;
+    c[0].pin_blocked = true;
+    assert_int_equal(cli_check_line(c, 1, 28, line, sizeof line), RENEW_E_PIN_BLOCKED);
+    assert_null(strstr(line, "--renew"));
+    assert_non_null(strstr(line, "unblock"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_date),
         cmocka_unit_test(test_check_line),
+        cmocka_unit_test(test_check_line_never_promises_a_refused_renewal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,6 +54,31 @@ static void test_check_codes_are_stable(void **state)
     assert_int_equal(RENEW_E_CA, 6);
     assert_int_equal(RENEW_E_TOKEN, 7);
     assert_int_equal(RENEW_E_UNSUPPORTED, 8);
+    assert_int_equal(RENEW_E_JOURNAL, 9);
+}
+
+/* --diagnose's exit code when two problems meet, whichever comes first. */
+static void test_diagnose_priority(void **state)
+{
+    (void)state;
+    static const struct { int a, b, want; } cases[] = {
+        { RENEW_E_EXPIRED, RENEW_E_PIN_BLOCKED, RENEW_E_PIN_BLOCKED },
+        { RENEW_E_EXPIRED, RENEW_E_PIN, RENEW_E_EXPIRED },      /* few tries left */
+        { RENEW_E_EXPIRED, RENEW_CHECK_DUE, RENEW_E_EXPIRED },  /* a second cert due */
+        { RENEW_E_EXPIRED, RENEW_E_TOKEN, RENEW_E_TOKEN },
+        { RENEW_E_EXPIRED, RENEW_E_JOURNAL, RENEW_E_JOURNAL },
+        { RENEW_E_TOKEN, RENEW_E_JOURNAL, RENEW_E_JOURNAL },
+        { RENEW_CHECK_DUE, RENEW_E_PIN, RENEW_E_PIN },
+        { RENEW_CHECK_DUE, RENEW_OK, RENEW_CHECK_DUE },
+        { RENEW_E_TOKEN, RENEW_E_PIN_BLOCKED, RENEW_E_PIN_BLOCKED },
+        { RENEW_OK, RENEW_OK, RENEW_OK },
+        { RENEW_E_USAGE, RENEW_E_PIN_BLOCKED, RENEW_E_USAGE },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int x = renew_worse(cases[i].a, cases[i].b), y = renew_worse(cases[i].b, cases[i].a);
+        if (x != cases[i].want || y != cases[i].want)
+            fail_msg("%d with %d: %d / %d, want %d", cases[i].a, cases[i].b, x, y, cases[i].want);
+    }
 }
 
 int main(void)
@@ -62,6 +87,7 @@ int main(void)
         cmocka_unit_test(test_days_left),
         cmocka_unit_test(test_states),
         cmocka_unit_test(test_check_codes_are_stable),
+        cmocka_unit_test(test_diagnose_priority),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
