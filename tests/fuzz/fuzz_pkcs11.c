@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <p11-kit/pkcs11.h>
 
 #include "tests/fuzz/fz_card.h"
@@ -21,6 +23,8 @@
 #define MAX_ATTRS 8
 
 static CK_FUNCTION_LIST_PTR f;
+static uint8_t last_sig[1100];      /* the last signature made, for C_Verify */
+static CK_ULONG last_sig_len;
 static CK_SESSION_HANDLE sess[MAX_HANDLES];
 static size_t nsess;
 static CK_OBJECT_HANDLE objs[MAX_HANDLES];
@@ -188,12 +192,13 @@ static void make_mech(struct fz *in, CK_MECHANISM *m)
     if (p < 0x80)
         return;
     if (p < 0xC0) {
+        uint8_t q = fz_u8(in);
         CK_RSA_PKCS_PSS_PARAMS pss = {
-            (CK_MECHANISM_TYPE[]){ CKM_SHA256, CKM_SHA_1, CKM_SHA384, CKM_MD5 }[p & 3],
-            (CK_RSA_PKCS_MGF_TYPE[]){ CKG_MGF1_SHA256, CKG_MGF1_SHA1, 0, 99 }[(p >> 2) & 3],
-            (CK_ULONG[]){ 32, 20, 0, 1000 }[(p >> 4) & 3],
+            (CK_MECHANISM_TYPE[]){ CKM_SHA256, CKM_SHA_1, CKM_SHA384, CKM_MD5 }[q & 3],
+            (CK_RSA_PKCS_MGF_TYPE[]){ CKG_MGF1_SHA256, CKG_MGF1_SHA1, 0, 99 }[(q >> 2) & 3],
+            (CK_ULONG[]){ 32, 20, 0, 1000 }[(q >> 4) & 3],
         };
-        size_t len = p & 0x08 ? sizeof(pss) : sizeof(pss) - 1;
+        size_t len = q & 0x40 ? sizeof(pss) - 1 : sizeof(pss);
         m->pParameter = dup_or_null(&pss, len);
         m->ulParameterLen = len;
         return;
@@ -202,6 +207,21 @@ static void make_mech(struct fz *in, CK_MECHANISM *m)
     const uint8_t *raw = fz_bytes(in, fz_u8(in) % 64, &len);
     m->pParameter = dup_or_null(raw, len);
     m->ulParameterLen = p == 0xFF ? len + 1000 * !len : len;    /* NULL with a length */
+}
+
+static uint8_t *encrypt_for(int k, const uint8_t *msg, size_t n, size_t *outlen)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(fz_pool_key(k), NULL);
+    uint8_t *out = NULL;
+    size_t len = 0;
+    if (!ctx || EVP_PKEY_encrypt_init(ctx) <= 0 ||
+        EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0 ||
+        EVP_PKEY_encrypt(ctx, NULL, &len, msg, n) <= 0 || !(out = malloc(len)) ||
+        EVP_PKEY_encrypt(ctx, out, &len, msg, n) <= 0)
+        abort();
+    EVP_PKEY_CTX_free(ctx);
+    *outlen = len;
+    return out;
 }
 
 static void add_session(CK_SESSION_HANDLE h)
@@ -427,14 +447,25 @@ static void call(struct fz *in)
     case 20:
     case 25: {
         CK_SESSION_HANDLE h = pick_session(in);
+        uint8_t how = fz_u8(in);
         const uint8_t *p = fz_bytes(in, fz_u16(in) % sizeof(data), &dlen);
         uint8_t *d = dup_or_null(p, dlen);
+        if (op % 32 == 25 && how < 0x40) {
+            /* A cryptogram one of the cards' keys opens: a message from
+             * the input, PKCS#1 v1.5 under the G (odd) or O card's key. */
+            free(d);
+            d = encrypt_for(how & 1 ? FZ_RSA1024_A : FZ_RSA2048_A, p, dlen % 100, &dlen);
+        }
         buf = out_buf(in, &len);
         CK_ULONG cap = len;
         rv = op % 32 == 20 ? f->C_Sign(h, d, dlen, buf, &len)
                            : f->C_Decrypt(h, d, dlen, buf, &len);
         if (rv == CKR_OK && buf && len > cap)
             abort();
+        if (rv == CKR_OK && buf && op % 32 == 20) {
+            memcpy(last_sig, buf, len);
+            last_sig_len = len;
+        }
         free(d);
         free(buf);
         break;
@@ -452,6 +483,23 @@ static void call(struct fz *in)
     }
     case 22: {
         CK_SESSION_HANDLE h = pick_session(in);
+        uint8_t how = fz_u8(in);
+        if (how >= 0xC0) {
+            /* C_Verify or C_VerifyFinal with the last signature made, or
+             * bytes from the input. */
+            const uint8_t *p = fz_bytes(in, fz_u16(in) % sizeof(data), &dlen);
+            uint8_t *d = dup_or_null(p, dlen);
+            uint8_t *sig = how & 2 ? dup_or_null(last_sig, last_sig_len)
+                                   : dup_or_null(p, dlen / 2);
+            CK_ULONG slen = how & 2 ? last_sig_len : dlen / 2;
+            if (how & 1)
+                f->C_Verify(h, d, dlen, sig, slen);
+            else
+                f->C_VerifyFinal(h, sig, slen);
+            free(d);
+            free(sig);
+            break;
+        }
         buf = out_buf(in, &len);
         CK_ULONG cap = len;
         if (f->C_SignFinal(h, buf, &len) == CKR_OK && buf && len > cap)
@@ -517,6 +565,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_split(data, size, &in, &faults);
     fz_world_reset(&faults);
     nsess = nobjs = 0;
+    last_sig_len = 0;
     if (f->C_Initialize(NULL) != CKR_OK)
         abort();
     for (int i = 0; i < MAX_OPS && in.n; i++) {

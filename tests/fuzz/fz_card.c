@@ -110,6 +110,11 @@ static X509 *make_cert(EVP_PKEY *pub, EVP_PKEY *issuer, long serial)
     return x;
 }
 
+EVP_PKEY *fz_pool_key(int k)
+{
+    return pool[k];
+}
+
 const uint8_t *fz_cert_der(int k, size_t *len)
 {
     *len = cert_len[k];

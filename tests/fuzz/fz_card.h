@@ -47,6 +47,8 @@ const char *fz_reader_name(int i);
 enum fz_key { FZ_RSA1024_A, FZ_RSA1024_B, FZ_RSA2048_A, FZ_RSA2048_B, FZ_P256_A,
               FZ_P256_B, FZ_NKEYS };
 const uint8_t *fz_cert_der(int k, size_t *len);
+/* Key k of the pool (borrowed): to make a cryptogram the card can open. */
+EVP_PKEY *fz_pool_key(int k);
 
 /* True while reader i's card is inside a PC/SC transaction. */
 bool fz_in_transaction(int i);

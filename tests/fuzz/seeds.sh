@@ -10,6 +10,9 @@
 #   ca_cmp: the messages `openssl cmp` sends to cmp-test-ca (ir, certConf,
 #     kur, rr), recorded with -reqout, and the CA's answers (-rspout).
 # Needs: make fuzz-build, and build/cmp-test-ca (make).
+#   tests/fuzz/seeds.sh [name...]     rewrite only these corpora (e.g. pkcs11)
+# The keys and dates made here are new each time, so a corpus rewritten
+# without need only churns. tests/fuzz/regress/ is never touched.
 set -eu
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -98,22 +101,29 @@ card fuzz_card_o sign_ec "0000 0003 00 0001 0007 01 02 20 $(printf '%064d' 0) 00
 
 # ---- PKCS#11: op number (fuzz_pkcs11.c) and its arguments ----
 # 00 slot list, 05 open session (slot), 09 login, 0D find init, 0E find,
-# 10 get attributes, 13 sign init, 14 sign, 18 decrypt init, 19 decrypt,
-# 1A generate key pair, 1B create object, 1C destroy, 1F finalize+init.
+# 10 get attributes, 13 sign init, 14 sign, 16 verify (C3: the last
+# signature), 17 verify init, 18 decrypt init, 19 decrypt (how 00: a
+# cryptogram for O's key, 01: for G's), 1A generate key pair, 1B create
+# object, 1C destroy, 1F finalize and initialize. Objects as found: G 0
+# certificate, 1 public, 2 private key, 3 and 4 the pending key's; O 0-2
+# the RSA credential, 3-5 the EC one.
 OPEN0="05 00 00"; OPEN1="05 00 01"; LOGIN="09 00 00 00"
 FIND="0D 00 00 0E 00 10"
+Z32=$(printf '%064d' 0); Z64=$(printf '%0128d' 0)
 p11() { card fuzz_pkcs11 "$@"; }
 p11 list      "0000 00 00 00 01 00 02 00 03 00 00 04 00 00 00"
-p11 find_g    "0000 $OPEN0 $FIND 10 00 00 04 00 40 00 03 40 00 09 40 00 0E C0 10 00 01 03 20 00 00 04 00"
-p11 find_o    "0000 $OPEN1 $FIND 10 00 02 03 05 40 00 1A C0 20 00"
-p11 sign_g    "0000 $OPEN0 $LOGIN $FIND 13 00 01 00 00 14 00 00 40 $(printf '%0128d' 0) 00"
-p11 sign_o    "0000 $OPEN1 $LOGIN $FIND 13 00 02 00 01 14 00 00 40 $(printf '%0128d' 0) 00"
-p11 ecdsa_o   "0000 $OPEN1 $LOGIN $FIND 13 00 07 00 03 14 00 00 20 $(printf '%064d' 0) 00"
-p11 pss_o     "0000 $OPEN1 $LOGIN $FIND 13 00 06 88 01 14 00 00 40 $(printf '%0128d' 0) 00"
-p11 decrypt_o "0000 $OPEN1 $LOGIN $FIND 18 00 00 00 01 19 00 01 00 $(printf '%0512d' 0) 00"
-p11 keygen_o  "0000 $OPEN1 $LOGIN 1A 00 09 00 02 01 00 01 06 00 01 02 00 00 01 00 01"
-p11 create_o  "0000 $OPEN1 $LOGIN 1B 00 02 00 00 00 09 00 03"
-p11 destroy_g "0000 $OPEN0 $LOGIN $FIND 1C 00 00 1F"
+p11 attrs_g   "0000 $OPEN0 $FIND 10 00 00 04 00 40 00 08 40 00 09 40 00 0E C0 10 00 01 03 20 00 00 04 00"
+p11 attrs_o   "0000 $OPEN1 $FIND 10 00 05 03 05 40 00 41 1A C0 20 00"
+p11 sign_g    "0000 $OPEN0 $LOGIN $FIND 13 00 01 00 02 14 00 00 0040 $Z64 00 17 00 01 00 01 16 00 C3 0040 $Z64"
+p11 sign_o    "0000 $OPEN1 $LOGIN $FIND 13 00 02 00 02 14 00 00 0040 $Z64 00 17 00 02 00 01 16 00 C3 0040 $Z64"
+p11 ecdsa_o   "0000 $OPEN1 $LOGIN $FIND 13 00 07 00 05 14 00 00 0020 $Z32 00 17 00 07 00 04 16 00 C3 0020 $Z32"
+p11 pss_o     "0000 $OPEN1 $LOGIN $FIND 13 00 06 80 00 02 14 00 00 0040 $Z64 00"
+p11 multi_o   "0000 $OPEN1 $LOGIN $FIND 13 00 02 00 02 15 00 0040 $Z64 01 15 00 0010 $Z32 01 16 00 00 00"
+p11 decrypt_o "0000 $OPEN1 $LOGIN $FIND 18 00 00 00 02 19 00 00 0010 $Z32 00"
+p11 decrypt_g "0000 $OPEN0 $LOGIN $FIND 18 00 00 00 02 19 00 01 0010 $Z32 00"
+p11 renew_o   "0000 $OPEN1 $LOGIN 1A 00 09 00 02 06 00 00 01 00 01 02 01 00 01 02 00 01 1B 00 03 00 00 00 0A 00 01 09 00 03"
+p11 renew_g   "0000 $OPEN0 $LOGIN 1A 00 09 00 02 06 00 01 01 00 01 02 01 00 01 02 00 01 1B 00 03 00 00 00 0A 00 01 09 00 01"
+p11 destroy_g "0000 $OPEN0 $LOGIN $FIND 1C 00 02 1F"
 p11 pulled    "0002 $OPEN1 $LOGIN $FIND 10 00 00 00 E2 00"
 
 # ---- the CA's HTTP ----
@@ -152,6 +162,9 @@ kill "$CA_PID" 2>/dev/null; wait "$CA_PID" 2>/dev/null || true; CA_PID=
 for t in "$RAW"/fuzz_*; do
     t=$(basename "$t")
     name=${t#fuzz_}
+    if [ $# -gt 0 ]; then
+        case " $* " in *" $name "*) ;; *) continue ;; esac
+    fi
     rm -rf "$CORPUS/$name"
     mkdir -p "$CORPUS/$name"
     "$FZ/$t" -merge=1 -artifact_prefix="$RAW/" "$CORPUS/$name" "$RAW/$t" >/dev/null 2>&1
