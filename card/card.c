@@ -86,13 +86,10 @@ int card_container_set_id(struct card_container *k)
 
 static int read_atr(struct card *c)
 {
-    char name[CARD_READER_MAX];
-    DWORD nlen = sizeof(name), state = 0, proto = 0, alen = CARD_ATR_MAX;
-    LONG rv = c->ops->status(c->h, name, &nlen, &state, &proto, c->atr, &alen);
+    size_t alen = CARD_ATR_MAX;
+    LONG rv = card_io_status(c->io, NULL, NULL, c->atr, &alen);
     if (rv != SCARD_S_SUCCESS)
         return card_pcsc_rv(c, rv);
-    if (alen > CARD_ATR_MAX)
-        return CARD_E_COMM;
     c->atr_len = alen;
     return CARD_OK;
 }
@@ -124,20 +121,24 @@ int card_open(struct card_ctx *ctx, const char *reader, struct card **out)
     struct card *c = calloc(1, sizeof(*c));
     if (!c)
         return CARD_E_HOST_MEMORY;
-    c->ctx = ctx;
-    c->ops = ctx->ops;
     strcpy(c->reader, reader);
-    LONG prv = c->ops->connect(ctx->h, reader, SCARD_SHARE_SHARED,
-                               SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &c->h, &c->proto);
+    /* A context of its own: a card that stops answering holds only it. */
+    int rv = card_io_new(ctx->ops, &c->io);
+    if (rv != CARD_OK) {
+        free(c);
+        return rv;
+    }
+    LONG prv = card_io_connect(c->io, reader, &c->proto);
     if (prv != SCARD_S_SUCCESS) {
+        card_io_free(c->io);
         free(c);
         return prv == SCARD_E_NO_SMARTCARD || prv == SCARD_W_REMOVED_CARD
                    ? CARD_E_NO_CARD : card_pcsc_rv(NULL, prv);
     }
-    int rv = read_atr(c);
+    rv = read_atr(c);
     if (rv != CARD_OK)
         goto fail;
-    prv = c->ops->begin(c->h);
+    prv = card_io_begin(c->io);
     if (prv != SCARD_S_SUCCESS) {
         rv = card_pcsc_rv(c, prv);
         goto fail;
@@ -169,14 +170,14 @@ int card_open(struct card_ctx *ctx, const char *reader, struct card **out)
         if (atr)
             rv = r == CARD_E_NOT_FOUND ? CARD_E_UNSUPPORTED : r;
     }
-    c->ops->end(c->h, SCARD_LEAVE_CARD);
+    card_io_end(c->io);
     if (rv != CARD_OK)
         goto fail;
     c->lost = c->lost_reported = false;
     *out = c;
     return CARD_OK;
 fail:
-    c->ops->disconnect(c->h, SCARD_LEAVE_CARD);
+    card_io_free(c->io);
     free(c);
     return rv;
 }
@@ -185,9 +186,14 @@ void card_close(struct card *c)
 {
     if (!c)
         return;
-    c->ops->disconnect(c->h, SCARD_LEAVE_CARD);
+    card_io_free(c->io);
     card_secure_zero(c, sizeof(*c));
     free(c);
+}
+
+bool card_stuck(const struct card *c)
+{
+    return c && card_io_stuck(c->io);
 }
 
 const struct card_driver *card_get_driver(const struct card *c)
@@ -205,15 +211,13 @@ const struct card_info *card_get_info(const struct card *c)
 static int recover(struct card *c)
 {
     DWORD proto = 0;
-    LONG prv = c->ops->reconnect(c->h, SCARD_SHARE_SHARED,
-                                 SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
-                                 SCARD_LEAVE_CARD, &proto);
+    LONG prv = card_io_reconnect(c->io, SCARD_LEAVE_CARD, &proto);
     if (prv == SCARD_E_NO_SMARTCARD || prv == SCARD_W_REMOVED_CARD)
         return CARD_E_NO_CARD;
     if (prv != SCARD_S_SUCCESS)
         return card_pcsc_rv(NULL, prv);
     c->proto = proto;
-    prv = c->ops->begin(c->h);
+    prv = card_io_begin(c->io);
     if (prv != SCARD_S_SUCCESS)
         return card_pcsc_rv(NULL, prv);
     c->lost = false;
@@ -226,7 +230,7 @@ static int recover(struct card *c)
             c->info = info;
     }
     if (rv != CARD_OK) {
-        c->ops->end(c->h, SCARD_LEAVE_CARD);
+        card_io_end(c->io);
         c->lost = true;
         return rv;
     }
@@ -235,14 +239,12 @@ static int recover(struct card *c)
 
 int card_reset_logout(struct card *c)
 {
-    c->ops->end(c->h, SCARD_LEAVE_CARD);
+    card_io_end(c->io);
     DWORD proto = 0;
-    LONG prv = c->ops->reconnect(c->h, SCARD_SHARE_SHARED,
-                                 SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
-                                 SCARD_RESET_CARD, &proto);
+    LONG prv = card_io_reconnect(c->io, SCARD_RESET_CARD, &proto);
     if (prv == SCARD_S_SUCCESS) {
         c->proto = proto;
-        prv = c->ops->begin(c->h);
+        prv = card_io_begin(c->io);
     }
     if (prv != SCARD_S_SUCCESS) {
         c->lost = true;
@@ -265,8 +267,13 @@ int card_begin(struct card *c)
 {
     if (!c || !c->drv)
         return CARD_E_ARGS;
+    if (card_io_interrupted(c->io) && !c->lost) {
+        /* A command was cut off: as after a reset, the applet again. */
+        c->lost = true;
+        c->lost_reported = false;
+    }
     if (!c->lost) {
-        LONG prv = c->ops->begin(c->h);
+        LONG prv = card_io_begin(c->io);
         if (prv == SCARD_S_SUCCESS)
             return CARD_OK;
         if (prv != SCARD_W_RESET_CARD && prv != SCARD_W_REMOVED_CARD &&
@@ -289,7 +296,7 @@ int card_begin(struct card *c)
         return CARD_OK;         /* already told by the command that saw it */
     /* Report it once, outside a transaction: the caller will not end it. */
     c->lost_reported = true;
-    c->ops->end(c->h, SCARD_LEAVE_CARD);
+    card_io_end(c->io);
     return CARD_E_REMOVED;
 }
 
@@ -297,7 +304,7 @@ void card_end(struct card *c)
 {
     /* Even after a reset was seen: a stale transaction must not linger. */
     if (c)
-        c->ops->end(c->h, SCARD_LEAVE_CARD);
+        card_io_end(c->io);
 }
 
 #define CALL(c, op, ...)                                        \

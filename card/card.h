@@ -119,6 +119,12 @@ extern const struct card_driver card_driver_o;
 
 struct pcsc_ops;            /* card/pcsc.h: the PC/SC seam */
 const struct pcsc_ops *card_pcsc_default(void);     /* pcsc-lite */
+/* How long a call on a card may take before it ends with CARD_E_MUTE
+ * (key generation and waiting for another process's transaction: at
+ * least 120 s). 0, the default: no bound, calls in the caller's thread.
+ * Applies to cards opened after it is set. See card/io.c. */
+void card_set_timeout(unsigned ms);
+unsigned card_get_timeout(void);
 
 struct card_ctx;            /* one SCardEstablishContext */
 int card_ctx_new(const struct pcsc_ops *ops, struct card_ctx **out);
@@ -136,6 +142,9 @@ bool card_ctx_present(struct card_ctx *ctx, const char *reader);
  * selecting its applet; CARD_E_UNSUPPORTED when no driver claims it. */
 int card_open(struct card_ctx *ctx, const char *reader, struct card **out);
 void card_close(struct card *c);
+/* A call on the card did not come back within the card timeout and has
+ * not since: every call answers CARD_E_MUTE at once meanwhile. */
+bool card_stuck(const struct card *c);
 const struct card_driver *card_get_driver(const struct card *c);
 const struct card_info *card_get_info(const struct card *c);
 

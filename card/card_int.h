@@ -9,9 +9,7 @@
 #define CARD_ATR_MAX 33
 
 struct card {
-    struct card_ctx *ctx;
-    const struct pcsc_ops *ops;
-    SCARDHANDLE h;
+    struct card_io *io;         /* its own PC/SC context, handle, calls */
     DWORD proto;
     char reader[CARD_READER_MAX];
     uint8_t atr[CARD_ATR_MAX];
@@ -43,6 +41,29 @@ struct card_ctx {
     } *rs;
     size_t nrs;
 };
+
+/* ---- PC/SC calls on a card's handle (card/io.c) ----
+ * Each card has a PC/SC context of its own. With a card timeout set
+ * (card_set_timeout) a call that does not come back in time answers
+ * SCARD_E_TIMEOUT, and so does every call until it has come back (the
+ * card is stuck); no call waits for another card's. */
+struct card_io;
+int card_io_new(const struct pcsc_ops *ops, struct card_io **out);
+/* Disconnects and releases the context; a stuck card's thread does it
+ * when its call comes back. */
+void card_io_free(struct card_io *io);
+LONG card_io_connect(struct card_io *io, const char *reader, DWORD *proto);
+LONG card_io_reconnect(struct card_io *io, DWORD init, DWORD *proto);
+LONG card_io_begin(struct card_io *io);
+LONG card_io_end(struct card_io *io);
+LONG card_io_transmit(struct card_io *io, DWORD proto, const uint8_t *cmd, size_t len,
+                      uint8_t *resp, size_t *resp_len);
+LONG card_io_status(struct card_io *io, DWORD *state, DWORD *proto, uint8_t *atr,
+                    size_t *atr_len);
+/* An abandoned call came back since the last ask (a command was cut off:
+ * the card's state is unknown). Clears the mark. */
+bool card_io_interrupted(struct card_io *io);
+bool card_io_stuck(struct card_io *io);
 
 /* One command APDU. le_present with le == 0 asks for the maximum. */
 struct card_apdu {

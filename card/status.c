@@ -12,10 +12,9 @@ int card_check(struct card *c)
         return CARD_E_ARGS;
     if (c->lost)
         return CARD_E_REMOVED;
-    char name[CARD_READER_MAX];
     uint8_t atr[CARD_ATR_MAX];
-    DWORD nlen = sizeof(name), state = 0, proto = 0, alen = sizeof(atr);
-    LONG rv = c->ops->status(c->h, name, &nlen, &state, &proto, atr, &alen);
+    size_t alen = sizeof(atr);
+    LONG rv = card_io_status(c->io, NULL, NULL, atr, &alen);
     switch (rv) {
     case SCARD_S_SUCCESS:
         /* Same handle, same power-up: the card has not left. */

@@ -47,10 +47,8 @@ int card_transmit_raw(struct card *c, const uint8_t *cmd, size_t len,
     if (c->lost)
         return c->lost_reported ? CARD_E_REMOVED : CARD_E_COMM;
     card_trace(">", cmd, len);
-    DWORD rlen = (DWORD)*resp_len;
-    const SCARD_IO_REQUEST *pci =
-        c->proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
-    LONG prv = c->ops->transmit(c->h, pci, cmd, (DWORD)len, NULL, resp, &rlen);
+    size_t rlen = *resp_len;
+    LONG prv = card_io_transmit(c->io, c->proto, cmd, len, resp, &rlen);
     if (prv != SCARD_S_SUCCESS)
         return card_pcsc_rv(c, prv);
     if (rlen > *resp_len)

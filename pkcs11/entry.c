@@ -15,18 +15,27 @@ typedef struct CK_INTERFACE {
     CK_FLAGS flags;
 } CK_INTERFACE;
 
-/* A call that needs a session: s_ is the session inside `call`. */
+/* A call that needs a session: s_ is the session inside `call`, which
+ * runs holding the session's slot lock. */
 #define SESSION_CALL(name, need, h, call)                                    \
     do {                                                                     \
         struct p11_session *s_;                                              \
-        CK_RV rv_ = p11_enter(name, h, need, &s_);                           \
-        return rv_ == CKR_OK ? p11_leave(name, h, (call)) : rv_;             \
+        CK_SLOT_ID sl_;                                                      \
+        CK_RV rv_ = p11_enter(name, h, need, &s_, &sl_);                     \
+        return rv_ == CKR_OK ? p11_leave(name, h, sl_, (call)) : rv_;        \
     } while (0)
-/* A call on the module or a slot. */
-#define GLOBAL_CALL(name, call)                                              \
+/* A call on a slot id, holding the slot's lock. */
+#define SLOT_CALL(name, id, call)                                            \
     do {                                                                     \
-        CK_RV rv_ = p11_enter_global(name);                                  \
-        return rv_ == CKR_OK ? p11_leave(name, 0, (call)) : rv_;             \
+        CK_RV rv_ = p11_enter_slot(name, id);                                \
+        return rv_ == CKR_OK ? p11_leave_slot(name, id, (call)) : rv_;       \
+    } while (0)
+/* A call that takes the locks it needs itself and never waits for a
+ * call on a card. */
+#define FREE_CALL(name, call)                                                \
+    do {                                                                     \
+        CK_RV rv_ = p11_enter_free(name);                                    \
+        return rv_ == CKR_OK ? p11_leave_free(name, (call)) : rv_;           \
     } while (0)
 #define NOT_SUPPORTED(name)                                                  \
     do {                                                                     \
@@ -70,15 +79,15 @@ static CK_RV f_GetInfo3(CK_INFO_PTR i)
     return rv;
 }
 static CK_RV f_GetSlotList(CK_BBOOL p, CK_SLOT_ID_PTR l, CK_ULONG_PTR c)
-{ GLOBAL_CALL("C_GetSlotList", p11_get_slot_list(p, l, c)); }
+{ FREE_CALL("C_GetSlotList", p11_get_slot_list(p, l, c)); }
 static CK_RV f_GetSlotInfo(CK_SLOT_ID id, CK_SLOT_INFO_PTR i)
-{ GLOBAL_CALL("C_GetSlotInfo", p11_get_slot_info(id, i)); }
+{ FREE_CALL("C_GetSlotInfo", p11_get_slot_info(id, i)); }
 static CK_RV f_GetTokenInfo(CK_SLOT_ID id, CK_TOKEN_INFO_PTR i)
-{ GLOBAL_CALL("C_GetTokenInfo", p11_get_token_info(id, i)); }
+{ SLOT_CALL("C_GetTokenInfo", id, p11_get_token_info(id, i)); }
 static CK_RV f_GetMechanismList(CK_SLOT_ID id, CK_MECHANISM_TYPE_PTR l, CK_ULONG_PTR c)
-{ GLOBAL_CALL("C_GetMechanismList", p11_get_mechanism_list(id, l, c)); }
+{ SLOT_CALL("C_GetMechanismList", id, p11_get_mechanism_list(id, l, c)); }
 static CK_RV f_GetMechanismInfo(CK_SLOT_ID id, CK_MECHANISM_TYPE t, CK_MECHANISM_INFO_PTR i)
-{ GLOBAL_CALL("C_GetMechanismInfo", p11_get_mechanism_info(id, t, i)); }
+{ SLOT_CALL("C_GetMechanismInfo", id, p11_get_mechanism_info(id, t, i)); }
 static CK_RV f_InitToken(CK_SLOT_ID id, CK_UTF8CHAR_PTR p, CK_ULONG l, CK_UTF8CHAR_PTR lab)
 { (void)id; (void)p; (void)l; (void)lab; NOT_SUPPORTED("C_InitToken"); }
 static CK_RV f_InitPIN(CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR p, CK_ULONG l)
@@ -86,13 +95,13 @@ static CK_RV f_InitPIN(CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR p, CK_ULONG l)
 static CK_RV f_SetPIN(CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR o, CK_ULONG ol, CK_UTF8CHAR_PTR n, CK_ULONG nl)
 { SESSION_CALL("C_SetPIN", NONE, h, p11_set_pin(s_, o, ol, n, nl)); }
 static CK_RV f_OpenSession(CK_SLOT_ID id, CK_FLAGS f, CK_VOID_PTR app, CK_NOTIFY n, CK_SESSION_HANDLE_PTR h)
-{ (void)app; (void)n; GLOBAL_CALL("C_OpenSession", p11_open_session(id, f, h)); }
+{ (void)app; (void)n; SLOT_CALL("C_OpenSession", id, p11_open_session(id, f, h)); }
 static CK_RV f_CloseSession(CK_SESSION_HANDLE h)
-{ GLOBAL_CALL("C_CloseSession", p11_close_session(h)); }
+{ SESSION_CALL("C_CloseSession", NONE, h, p11_close_session(h)); }
 static CK_RV f_CloseAllSessions(CK_SLOT_ID id)
-{ GLOBAL_CALL("C_CloseAllSessions", p11_close_all_sessions(id)); }
+{ SLOT_CALL("C_CloseAllSessions", id, p11_close_all_sessions(id)); }
 static CK_RV f_GetSessionInfo(CK_SESSION_HANDLE h, CK_SESSION_INFO_PTR i)
-{ SESSION_CALL("C_GetSessionInfo", NONE, h, p11_get_session_info(s_, i)); }
+{ return p11_session_info(h, i); }
 static CK_RV f_GetOperationState(CK_SESSION_HANDLE h, CK_BYTE_PTR s, CK_ULONG_PTR l)
 { (void)h; (void)s; (void)l; NOT_SUPPORTED("C_GetOperationState"); }
 static CK_RV f_SetOperationState(CK_SESSION_HANDLE h, CK_BYTE_PTR s, CK_ULONG l, CK_OBJECT_HANDLE e, CK_OBJECT_HANDLE a)

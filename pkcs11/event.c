@@ -55,12 +55,9 @@ void p11_event_forget(void)
 
 static CK_RV map_reader(const char *reader, CK_SLOT_ID *slot)
 {
-    CK_RV rv = p11_enter_global("C_WaitForSlotEvent");
-    if (rv != CKR_OK)
-        return rv;
-    rv = p11_slot_for_reader(reader, slot);
-    p11_unlock();
-    return rv;
+    if (!p11_is_initialized())
+        return CKR_CRYPTOKI_NOT_INITIALIZED;
+    return p11_slot_for_reader(reader, slot);      /* takes the global lock */
 }
 
 CK_RV p11_wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID *slot, void *reserved)

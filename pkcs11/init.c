@@ -5,10 +5,12 @@
  * orders C_Initialize and C_Finalize. After fork() the child handler only
  * bumps a counter: every call in the child answers
  * CKR_CRYPTOKI_NOT_INITIALIZED until it calls C_Initialize, which forgets
- * the inherited state without touching the parent's PC/SC handles. */
+ * the inherited state without touching the parent's PC/SC handles.
+ * The global lock and the slots' locks are described in p11.h. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/crypto.h>
 
 #include "pkcs11/p11.h"
@@ -60,6 +62,100 @@ void p11_unlock(void)
         app.UnlockMutex(app_mutex);
     else
         pthread_mutex_unlock(&os_lock);
+}
+
+/* Slot locks: the application's mutexes when it gave callbacks, pthreads
+ * otherwise (static, never destroyed: a call may still be waiting for one
+ * when C_Finalize returns). slot_users counts the calls holding or
+ * awaiting each, under the global lock, so a trylock that finds none
+ * cannot block. */
+static pthread_mutex_t slot_os_lock[P11_MAX_SLOTS] = {
+    [0 ... P11_MAX_SLOTS - 1] = PTHREAD_MUTEX_INITIALIZER
+};
+static void *slot_app_mutex[P11_MAX_SLOTS];
+static unsigned slot_users[P11_MAX_SLOTS];
+
+static void slot_raw_lock(CK_SLOT_ID id)
+{
+    if (use_app)
+        app.LockMutex(slot_app_mutex[id]);
+    else
+        pthread_mutex_lock(&slot_os_lock[id]);
+}
+
+static void slot_raw_unlock(CK_SLOT_ID id)
+{
+    if (use_app)
+        app.UnlockMutex(slot_app_mutex[id]);
+    else
+        pthread_mutex_unlock(&slot_os_lock[id]);
+}
+
+void p11_slot_lock(CK_SLOT_ID id)
+{
+    p11_lock();
+    slot_users[id]++;
+    p11_unlock();
+    slot_raw_lock(id);
+}
+
+bool p11_slot_trylock(CK_SLOT_ID id)
+{
+    p11_lock();
+    bool idle = slot_users[id] == 0;
+    if (idle)
+        slot_users[id]++;
+    p11_unlock();
+    if (idle)
+        slot_raw_lock(id);
+    return idle;
+}
+
+void p11_slot_unlock(CK_SLOT_ID id)
+{
+    slot_raw_unlock(id);
+    p11_lock();
+    slot_users[id]--;
+    p11_unlock();
+}
+
+static bool slots_idle(void)
+{
+    p11_lock();
+    bool idle = true;
+    for (size_t i = 0; i < P11_MAX_SLOTS; i++)
+        idle &= slot_users[i] == 0;
+    p11_unlock();
+    return idle;
+}
+
+static void app_slot_mutexes_destroy(void)
+{
+    for (size_t i = 0; i < P11_MAX_SLOTS; i++)
+        if (slot_app_mutex[i]) {
+            app.DestroyMutex(slot_app_mutex[i]);
+            slot_app_mutex[i] = NULL;
+        }
+}
+
+/* How long a card may take over a command before the call ends with
+ * CKR_DEVICE_ERROR (card/io.c): CARDRENEW_CARD_TIMEOUT seconds, read
+ * once, default 5; 0 turns the bound off. */
+#define P11_CARD_TIMEOUT_S 5
+static unsigned card_timeout_ms;
+
+static void card_timeout_read(void)
+{
+    card_timeout_ms = P11_CARD_TIMEOUT_S * 1000u;
+    const char *v = secure_getenv("CARDRENEW_CARD_TIMEOUT");
+    if (!v || !*v)
+        return;
+    char *end;
+    unsigned long s = strtoul(v, &end, 10);
+    if (*end || s > 3600)
+        p11_trace("CARDRENEW_CARD_TIMEOUT=%s ignored: seconds, 0 to 3600", v);
+    else
+        card_timeout_ms = (unsigned)s * 1000u;
 }
 
 /* The four cases of PKCS#11 2.40, 5.4: no args or no flags and no
@@ -128,8 +224,15 @@ CK_RV p11_initialize(void *args)
         pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
         guard = fresh;
         os_lock = fresh;
+        for (size_t i = 0; i < P11_MAX_SLOTS; i++) {
+            slot_os_lock[i] = fresh;
+            slot_users[i] = 0;
+            slot_app_mutex[i] = NULL;   /* the parent's */
+        }
         p11_event_forget();
     }
+    static pthread_once_t timeout_once = PTHREAD_ONCE_INIT;
+    pthread_once(&timeout_once, card_timeout_read);
     pthread_mutex_lock(&guard);
     if (p11_g.initialized && init_fork_count == fork_count) {
         rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
@@ -145,8 +248,19 @@ CK_RV p11_initialize(void *args)
             rv = CKR_CANT_LOCK;
             goto out;
         }
+        for (size_t i = 0; i < P11_MAX_SLOTS; i++)
+            if (app.CreateMutex(&slot_app_mutex[i]) != CKR_OK) {
+                slot_app_mutex[i] = NULL;
+                app_slot_mutexes_destroy();
+                app.DestroyMutex(app_mutex);
+                rv = CKR_CANT_LOCK;
+                goto out;
+            }
         use_app = true;
     }
+    /* An application that forbids the module threads gets no bound on a
+     * card's answer (the card's calls run in its threads). */
+    card_set_timeout(a && (a->flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS) ? 0 : card_timeout_ms);
     memset(&p11_g, 0, sizeof(p11_g));
     p11_g.next_session = 1;
     p11_g.initialized = true;
@@ -169,16 +283,34 @@ CK_RV p11_finalize(void *reserved)
     /* Wake a blocked C_WaitForSlotEvent before taking the lock. */
     p11_event_cancel();
     p11_lock();
+    p11_g.initialized = false;      /* no call starts from here on */
+    p11_unlock();
+    /* Calls in progress end first; one on a mute card within the card
+     * timeout. A card still stuck is left to its own thread (card/io.c). */
+    for (CK_SLOT_ID i = 0; i < P11_MAX_SLOTS; i++)
+        p11_slot_lock(i);
     for (CK_SLOT_ID i = 0; i < P11_MAX_SLOTS; i++) {
+        p11_lock();
         p11_sessions_close_slot(i);
+        p11_unlock();
         p11_slot_drop(&p11_g.slots[i], true);
     }
+    p11_lock();
     free(p11_g.sessions);
     if (p11_g.ctx)
         card_ctx_free(p11_g.ctx);
     memset(&p11_g, 0, sizeof(p11_g));
     p11_unlock();
+    for (CK_SLOT_ID i = 0; i < P11_MAX_SLOTS; i++)
+        p11_slot_unlock(i);
     if (use_app) {
+        /* Calls that were waiting for a slot find the module finalized
+         * and leave; only then may the application's mutexes go. */
+        while (!slots_idle()) {
+            struct timespec ms = { 0, 1000000L };
+            nanosleep(&ms, NULL);
+        }
+        app_slot_mutexes_destroy();
         app.DestroyMutex(app_mutex);
         use_app = false;
     }

@@ -100,11 +100,14 @@ struct p11_object {
     struct p11_attrs attrs;
 };
 
+/* A slot's fields are its lock's (p11_slot_lock), except the atomic ones,
+ * which calls that do not take it read (C_GetSessionInfo while a call on
+ * the card holds it), and used and reader, set once under the global lock. */
 struct p11_slot {
-    bool used;
+    _Atomic bool used;
     char reader[128];
     struct card *card;          /* NULL: no supported card open */
-    bool logged_in;
+    _Atomic bool logged_in;
     bool have_counter;          /* objects cached for (serial, counter) */
     bool checked;               /* ... and checked in the open transaction */
     uint64_t counter;
@@ -113,12 +116,12 @@ struct p11_slot {
     struct p11_object *obj;
     size_t nobj;
     CK_OBJECT_HANDLE next_handle;
-    unsigned gen;               /* bumped when the card goes away */
+    _Atomic unsigned gen;       /* bumped when the card goes away */
     /* Bumped when another program changed the card's objects: sessions
      * opened before answer CKR_SESSION_HANDLE_INVALID at their next
      * C_GetSessionInfo (how NSS learns to drop its cached certificates),
      * while the login the card holds stays for new sessions. */
-    unsigned epoch;
+    _Atomic unsigned epoch;
     bool own_change;            /* this process wrote: publish a notice */
     struct p11_notice_seen {    /* the change notice as last looked at */
         bool exists;
@@ -212,9 +215,15 @@ CK_RV p11_op_key(struct p11_slot *s, CK_OBJECT_HANDLE h, bool priv,
 /* Signature (and RSA block) length of a key. */
 size_t p11_sig_len(const struct card_container *c);
 
-/* ---- global state (init.c, wrap.c) ---- */
+/* ---- global state (init.c, wrap.c) ----
+ * The global lock guards the session table, next_session, ctx's creation
+ * and the slots' attachment; it is held briefly and never across card I/O.
+ * A slot's lock guards its card, objects and login, and the operations of
+ * its sessions: it is held for a whole call on the slot. Order: a slot's
+ * lock, then the global one (a call never waits for a slot's lock while
+ * holding the global one). */
 struct p11_state {
-    bool initialized;
+    _Atomic bool initialized;
     struct card_ctx *ctx;       /* created on first use: C_Initialize does no I/O */
     struct p11_slot slots[P11_MAX_SLOTS];
     struct p11_session **sessions;
@@ -226,14 +235,30 @@ extern struct p11_state p11_g;
 /* Locking over the application's callbacks or pthreads (init.c). */
 void p11_lock(void);
 void p11_unlock(void);
+void p11_slot_lock(CK_SLOT_ID id);
+/* Takes the slot's lock only if no call holds or awaits it. */
+bool p11_slot_trylock(CK_SLOT_ID id);
+void p11_slot_unlock(CK_SLOT_ID id);
 bool p11_is_initialized(void);      /* false in a forked child */
 
 /* The wrapper (wrap.c). */
 enum p11_need { P11_NEED_NONE = 0, P11_NEED_LOGIN = 1, P11_NEED_RW = 2 };
-CK_RV p11_enter(const char *name, CK_SESSION_HANDLE h, unsigned need, struct p11_session **out);
-CK_RV p11_enter_global(const char *name);
-/* Unlocks and traces; h is 0 for calls without a session. */
-CK_RV p11_leave(const char *name, CK_SESSION_HANDLE h, CK_RV rv);
+/* A call on a session: its slot's lock held on CKR_OK (*slot says which). */
+CK_RV p11_enter(const char *name, CK_SESSION_HANDLE h, unsigned need,
+                struct p11_session **out, CK_SLOT_ID *slot);
+/* Unlocks the slot and traces. */
+CK_RV p11_leave(const char *name, CK_SESSION_HANDLE h, CK_SLOT_ID slot, CK_RV rv);
+/* A call on a slot id: its lock held on CKR_OK. */
+CK_RV p11_enter_slot(const char *name, CK_SLOT_ID id);
+CK_RV p11_leave_slot(const char *name, CK_SLOT_ID id, CK_RV rv);
+/* A call that takes what locks it needs itself. */
+CK_RV p11_enter_free(const char *name);
+CK_RV p11_leave_free(const char *name, CK_RV rv);
+/* C_GetSessionInfo: the session's slot is polled when its lock is free;
+ * while a call holds it (a mute card, for up to the card timeout) the
+ * answer comes from what is known, without waiting. */
+CK_RV p11_session_info(CK_SESSION_HANDLE h, CK_SESSION_INFO *info);
+/* Removes a session; the global lock and the session's slot lock held. */
 void p11_session_remove(struct p11_session *s);
 
 /* Slots (slot.c). */
@@ -251,8 +276,10 @@ void p11_slot_drop(struct p11_slot *s, bool close_card);
 void p11_slot_poll(struct p11_slot *s);
 CK_RV p11_ctx_get(struct card_ctx **out);
 CK_RV p11_slot_for_reader(const char *reader, CK_SLOT_ID *id);
-/* Session helpers for slot and session code. */
+/* Session helpers for slot and session code; the global lock held (and
+ * the slot's lock, to remove sessions). */
 void p11_sessions_close_slot(CK_SLOT_ID id);
+/* A session by handle; one whose card went away is removed (NULL). */
 struct p11_session *p11_session_get0(CK_SESSION_HANDLE h);
 /* A token-level call inside a transaction, mapping card removal: the
  * slot state is dropped and CKR_DEVICE_REMOVED returned. */

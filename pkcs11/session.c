@@ -40,24 +40,29 @@ CK_RV p11_open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE *out)
         return rv;
     p11_token_end(s);
 
-    if (p11_g.nsessions == p11_g.capsessions) {
-        size_t cap = p11_g.capsessions ? p11_g.capsessions * 2 : 8;
-        struct p11_session **n = realloc(p11_g.sessions, cap * sizeof(*n));
-        if (!n)
-            return CKR_HOST_MEMORY;
-        p11_g.sessions = n;
-        p11_g.capsessions = cap;
-    }
     struct p11_session *ss = calloc(1, sizeof(*ss));
     if (!ss)
         return CKR_HOST_MEMORY;
-    ss->handle = p11_g.next_session++;
     ss->slot = id;
     ss->slot_gen = s->gen;
     ss->epoch = s->epoch;
     ss->flags = flags & (CKF_SERIAL_SESSION | CKF_RW_SESSION);
+    p11_lock();
+    if (p11_g.nsessions == p11_g.capsessions) {
+        size_t cap = p11_g.capsessions ? p11_g.capsessions * 2 : 8;
+        struct p11_session **n = realloc(p11_g.sessions, cap * sizeof(*n));
+        if (!n) {
+            p11_unlock();
+            free(ss);
+            return CKR_HOST_MEMORY;
+        }
+        p11_g.sessions = n;
+        p11_g.capsessions = cap;
+    }
+    ss->handle = p11_g.next_session++;
     p11_g.sessions[p11_g.nsessions++] = ss;
     *out = ss->handle;
+    p11_unlock();
     return CKR_OK;
 }
 
@@ -76,17 +81,23 @@ static bool slot_has_sessions(CK_SLOT_ID id)
 static void logout_if_idle(CK_SLOT_ID id)
 {
     struct p11_slot *s = &p11_g.slots[id];
-    if (!slot_has_sessions(id))
+    p11_lock();
+    bool idle = !slot_has_sessions(id);
+    p11_unlock();
+    if (idle)
         s->logged_in = false;
 }
 
 CK_RV p11_close_session(CK_SESSION_HANDLE h)
 {
+    p11_lock();
     struct p11_session *ss = p11_session_get0(h);
+    CK_SLOT_ID id = ss ? ss->slot : 0;
+    if (ss)
+        p11_session_remove(ss);
+    p11_unlock();
     if (!ss)
         return CKR_SESSION_HANDLE_INVALID;
-    CK_SLOT_ID id = ss->slot;
-    p11_session_remove(ss);
     logout_if_idle(id);
     return CKR_OK;
 }
@@ -107,7 +118,9 @@ CK_RV p11_close_all_sessions(CK_SLOT_ID id)
     CK_RV rv = p11_slot_get(id, &s);
     if (rv != CKR_OK)
         return rv;
+    p11_lock();
     p11_sessions_close_slot(id);
+    p11_unlock();
     logout_if_idle(id);
     return CKR_OK;
 }
@@ -128,7 +141,9 @@ CK_RV p11_get_session_info(struct p11_session *ss, CK_SESSION_INFO *info)
     if (ss->slot_gen != s->gen || ss->epoch != s->epoch) {
         p11_trace("session %lu closed: the card %s", (unsigned long)ss->handle,
                   ss->slot_gen != s->gen ? "went away" : "was changed by another program");
+        p11_lock();
         p11_session_remove(ss);
+        p11_unlock();
         return CKR_SESSION_HANDLE_INVALID;
     }
     bool user = s->logged_in;

@@ -11,16 +11,19 @@
 
 CK_RV p11_ctx_get(struct card_ctx **out)
 {
+    CK_RV rv = CKR_OK;
+    p11_lock();
     if (!p11_g.ctx) {
-        int rv = card_ctx_new(card_pcsc_default(), &p11_g.ctx);
-        if (rv != CARD_OK) {
+        int crv = card_ctx_new(card_pcsc_default(), &p11_g.ctx);
+        if (crv != CARD_OK) {
             p11_g.ctx = NULL;
-            p11_trace("PC/SC unavailable: %s", card_rv_name(rv));
-            return CKR_DEVICE_ERROR;
+            p11_trace("PC/SC unavailable: %s", card_rv_name(crv));
+            rv = CKR_DEVICE_ERROR;
         }
     }
     *out = p11_g.ctx;
-    return CKR_OK;
+    p11_unlock();
+    return rv;
 }
 
 /* Reader names by slot id for the life of the process, kept across
@@ -35,11 +38,15 @@ static void slot_attach(CK_SLOT_ID id)
     struct p11_slot *s = &p11_g.slots[id];
     if (s->used)
         return;
-    s->used = true;
-    pthread_mutex_lock(&names_lock);
-    snprintf(s->reader, sizeof(s->reader), "%s", slot_names[id]);
-    pthread_mutex_unlock(&names_lock);
-    s->next_handle = 1;
+    p11_lock();
+    if (!s->used) {
+        pthread_mutex_lock(&names_lock);
+        snprintf(s->reader, sizeof(s->reader), "%s", slot_names[id]);
+        pthread_mutex_unlock(&names_lock);
+        s->next_handle = 1;
+        s->used = true;         /* last: the name is there for whoever sees it */
+    }
+    p11_unlock();
 }
 
 CK_RV p11_slot_for_reader(const char *reader, CK_SLOT_ID *id)
@@ -135,7 +142,9 @@ static CK_RV slot_open(struct p11_slot *s)
         s->card = NULL;
         if (crv != CARD_E_NO_CARD)
             p11_trace("reader \"%s\": %s", s->reader, card_rv_name(crv));
-        s->refused = counted && crv == CARD_E_UNSUPPORTED;
+        /* Nor one that did not answer (its abandoned command holds the
+         * card's transaction until it does). */
+        s->refused = counted && (crv == CARD_E_UNSUPPORTED || crv == CARD_E_MUTE);
         s->refused_events = events;
         return crv == CARD_E_HOST_MEMORY ? CKR_HOST_MEMORY : CKR_TOKEN_NOT_PRESENT;
     }
@@ -151,6 +160,8 @@ void p11_slot_poll(struct p11_slot *s)
     if (!s->card)
         return;
     int crv = card_check(s->card);
+    if (crv == CARD_E_MUTE)
+        return;         /* a call on it has not come back: kept, and present */
     if (crv != CARD_OK) {
         p11_trace("reader \"%s\": card %s", s->reader,
                   crv == CARD_E_REMOVED ? "pulled or reset" : card_rv_name(crv));
@@ -172,11 +183,15 @@ CK_RV p11_token_begin(struct p11_slot *s)
     if (crv == CARD_OK)
         return CKR_OK;
     p11_trace("reader \"%s\": %s", s->reader, card_rv_name(crv));
+    /* A card that does not answer within the card timeout (or whose last
+     * command has not come back) is kept: CKR_DEVICE_ERROR at once until
+     * it answers or goes. */
+    if (crv == CARD_E_MUTE)
+        return CKR_DEVICE_ERROR;
     /* A handle that cannot even begin a transaction is lost (a pulled
      * card shows as a transfer failure first): forget it; the next call
      * opens the card again if it is there. */
-    if (crv == CARD_E_REMOVED || crv == CARD_E_NO_CARD || crv == CARD_E_COMM ||
-        crv == CARD_E_MUTE) {
+    if (crv == CARD_E_REMOVED || crv == CARD_E_NO_CARD || crv == CARD_E_COMM) {
         p11_slot_drop(s, true);
         return CKR_DEVICE_REMOVED;
     }
@@ -194,7 +209,8 @@ CK_RV p11_card_result(struct p11_slot *s, int crv)
 {
     if (crv != CARD_OK)
         p11_trace("card: %s", card_rv_name(crv));
-    if ((crv == CARD_E_COMM || crv == CARD_E_MUTE) && s->card) {
+    /* A mute card (CARD_E_MUTE) is no removal: CKR_DEVICE_ERROR. */
+    if (crv == CARD_E_COMM && s->card) {
         /* A card pulled between APDUs first shows as a failed transfer:
          * a new transaction tells removal from a passing fault. It is
          * left open for the caller's p11_token_end. */
@@ -221,6 +237,24 @@ static bool token_present(struct p11_slot *s)
     return s->card || slot_open(s) == CKR_OK;
 }
 
+/* The same for C_GetSlotList and C_GetSlotInfo, which never wait for a
+ * call on the card (it may be a mute one, for up to the card timeout):
+ * while one holds the slot, PC/SC's word on the reader answers. */
+static bool slot_present(CK_SLOT_ID id)
+{
+    struct p11_slot *s = &p11_g.slots[id];
+    if (p11_slot_trylock(id)) {
+        bool present = token_present(s);
+        p11_slot_unlock(id);
+        return present;
+    }
+    struct card_ctx *ctx;
+    unsigned events;
+    bool present = false;
+    return p11_ctx_get(&ctx) == CKR_OK &&
+           card_ctx_reader_events(ctx, s->reader, &events, &present) == CARD_OK && present;
+}
+
 CK_RV p11_get_slot_list(CK_BBOOL present, CK_SLOT_ID *list, CK_ULONG *count)
 {
     if (!count)
@@ -243,7 +277,7 @@ CK_RV p11_get_slot_list(CK_BBOOL present, CK_SLOT_ID *list, CK_ULONG *count)
     for (CK_SLOT_ID i = 0; i < P11_MAX_SLOTS; i++) {
         if (!attached[i])
             continue;
-        if (present && !token_present(&p11_g.slots[i]))
+        if (present && !slot_present(i))
             continue;
         ids[n++] = i;
     }
@@ -279,7 +313,7 @@ CK_RV p11_get_slot_info(CK_SLOT_ID id, CK_SLOT_INFO *info)
     pad(info->slotDescription, sizeof(info->slotDescription), s->reader);
     pad(info->manufacturerID, sizeof(info->manufacturerID), "cardrenew");
     info->flags = CKF_REMOVABLE_DEVICE | CKF_HW_SLOT;
-    if (token_present(s))
+    if (slot_present(id))
         info->flags |= CKF_TOKEN_PRESENT;
     return CKR_OK;
 }
@@ -287,12 +321,14 @@ CK_RV p11_get_slot_info(CK_SLOT_ID id, CK_SLOT_INFO *info)
 static size_t live_sessions(CK_SLOT_ID id, bool rw_only)
 {
     size_t n = 0;
+    p11_lock();
     for (size_t i = 0; i < p11_g.nsessions; i++) {
         const struct p11_session *ss = p11_g.sessions[i];
         if (ss->slot == id && ss->slot_gen == p11_g.slots[id].gen &&
             (!rw_only || (ss->flags & CKF_RW_SESSION)))
             n++;
     }
+    p11_unlock();
     return n;
 }
 

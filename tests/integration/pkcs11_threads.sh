@@ -1,7 +1,8 @@
 #!/bin/sh
 # The module under threads (test_pkcs11_threads) with two cards: threads
 # signing, finding keys and opening sessions while a card is pulled and
-# put back, C_WaitForSlotEvent on its own PC/SC context beside them.
+# put back, C_WaitForSlotEvent on its own PC/SC context beside them, and a
+# mute card beside one that answers (the card timeout, 5 s, is waited once).
 # Run twice: the plain build, then the ThreadSanitizer build ($BUILD/tsan,
 # made by `make SAN=tsan tsan`), which must report nothing.
 # Both profiles.

@@ -8,9 +8,12 @@ static char trace_path[] = "/tmp/test_card_apdu_trace_XXXXXX";
 
 static struct card mk(bool ext, bool chain, size_t max_send)
 {
+    static struct card_io *io;     /* one scripted handle, kept for all */
+    if (!io)
+        assert_int_equal(card_io_new(&sc_ops, &io), CARD_OK);
     struct card c;
     memset(&c, 0, sizeof(c));
-    c.ops = &sc_ops;
+    c.io = io;
     c.proto = SCARD_PROTOCOL_T1;
     c.ext_len = ext;
     c.chaining = chain;

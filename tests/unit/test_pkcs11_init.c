@@ -49,13 +49,22 @@ static void test_callbacks(void **state)
     reset();
     CK_C_INITIALIZE_ARGS a = { mk, rm, lk, ul, 0, NULL };
     assert_int_equal(p11_initialize(&a), CKR_OK);                  /* case 3 */
-    assert_int_equal(created, 1);
+    assert_int_equal(created, 1 + P11_MAX_SLOTS);   /* the global lock, one per slot */
     p11_lock();
     p11_unlock();
     assert_int_equal(locks, 1);
     assert_int_equal(unlocks, 1);
+    /* A slot's lock: its own mutex once, the global one to count users. */
+    p11_slot_lock(3);
+    assert_int_equal(locks, 3);
+    /* Held (even by this thread): a trylock answers at once. */
+    assert_false(p11_slot_trylock(3));
+    assert_true(p11_slot_trylock(4));
+    p11_slot_unlock(4);
+    p11_slot_unlock(3);
+    assert_int_equal(locks, unlocks);
     assert_int_equal(p11_finalize(NULL), CKR_OK);
-    assert_int_equal(destroyed, 1);
+    assert_int_equal(destroyed, created);
 
     reset();
     a.flags = CKF_OS_LOCKING_OK;

@@ -6,7 +6,13 @@
  * - Threads open sessions, log in, find keys and sign while the card is
  *   pulled and put back, and one thread waits in C_WaitForSlotEvent on
  *   its own PC/SC context: every answer is one a host can act on, the
- *   waiter sees the card go and come, and every thread signs again after. */
+ *   waiter sees the card go and come, and every thread signs again after.
+ * - A mute card (the second reader's card keeps answering): the call on
+ *   it ends with CKR_DEVICE_ERROR after the card timeout; meanwhile the
+ *   other card signs, and C_GetSlotList, C_GetSlotInfo and
+ *   C_GetSessionInfo answer; until the card answers again its calls end
+ *   at once; C_Finalize answers while it is still mute; once it is pulled
+ *   and put back it signs again. */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -297,10 +303,174 @@ static void test_pull_under_threads(void **state)
     init(NULL);
 }
 
+/* ---- a mute card ---- */
+
+/* How many APDUs the card behind control left unanswered while muted. */
+static long silenced(const char *control)
+{
+    char cmd[1024], line[512];
+    snprintf(cmd, sizeof(cmd), "\"%s\" ctl --control \"%s\" status", getenv("VCARD"), control);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    long n = -1;
+    if (fgets(line, sizeof(line), p)) {
+        const char *at = strstr(line, "silenced=");
+        if (at)
+            n = strtol(at + strlen("silenced="), NULL, 10);
+    }
+    pclose(p);
+    return n;
+}
+
+/* A logged-in session on slot and its RSA private key. */
+static CK_SESSION_HANDLE user_session(CK_SLOT_ID slot, CK_OBJECT_HANDLE *key)
+{
+    CK_SESSION_HANDLE h;
+    assert_int_equal(f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &h), CKR_OK);
+    CK_RV rv = f->C_Login(h, CKU_USER, (CK_UTF8CHAR *)pin, strlen(pin));
+    assert_true(rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN);
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_KEY_TYPE kt = CKK_RSA;
+    CK_ATTRIBUTE t[2] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_KEY_TYPE, &kt, sizeof(kt) } };
+    CK_ULONG n = 0;
+    assert_int_equal(f->C_FindObjectsInit(h, t, 2), CKR_OK);
+    assert_int_equal(f->C_FindObjects(h, key, 1, &n), CKR_OK);
+    assert_int_equal(f->C_FindObjectsFinal(h), CKR_OK);
+    assert_int_equal(n, 1);
+    return h;
+}
+
+static CK_MECHANISM sha1_rsa = { CKM_SHA1_RSA_PKCS, NULL, 0 };
+
+static CK_RV sign(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key)
+{
+    CK_BYTE data[20] = "signed beside a mute", sig[512];
+    CK_ULONG len = sizeof(sig);
+    CK_RV rv = f->C_SignInit(h, &sha1_rsa, key);
+    return rv == CKR_OK ? f->C_Sign(h, data, sizeof(data), sig, &len) : rv;
+}
+
+struct mute_call {
+    CK_SESSION_HANDLE h;
+    CK_RV rv;
+    double took;
+    atomic_bool done;
+};
+
+static void *sign_on_mute(void *arg)
+{
+    struct mute_call *m = arg;
+    CK_BYTE data[20] = "the card is mute", sig[512];
+    CK_ULONG len = sizeof(sig);
+    double t0 = now_s();
+    m->rv = f->C_Sign(m->h, data, sizeof(data), sig, &len);
+    m->took = now_s() - t0;
+    atomic_store(&m->done, true);
+    return NULL;
+}
+
+static bool in_list(CK_SLOT_ID slot, const CK_SLOT_ID *l, CK_ULONG n)
+{
+    for (CK_ULONG i = 0; i < n; i++)
+        if (l[i] == slot)
+            return true;
+    return false;
+}
+
+static void test_mute_card(void **state)
+{
+    (void)state;
+    NEED_TOKEN();
+    const char *c0 = getenv("VCARD_CONTROL"), *c1 = getenv("VCARD_CONTROL1");
+    if (!c0 || !c1 || !getenv("VCARD"))
+        skip();
+    CK_SLOT_ID mute = slot_of("00 00"), other = slot_of("00 01");
+    CK_OBJECT_HANDLE km, ko;
+    CK_SESSION_HANDLE hm = user_session(mute, &km), ho = user_session(other, &ko);
+    assert_int_equal(sign(hm, km), CKR_OK);
+    assert_int_equal(sign(ho, ko), CKR_OK);
+    /* The key is checked at C_SignInit; C_Sign then only signs. */
+    assert_int_equal(f->C_SignInit(hm, &sha1_rsa, km), CKR_OK);
+    long before = silenced(c0);
+    ctl(c0, "mute");
+    struct mute_call m = { .h = hm };
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, sign_on_mute, &m), 0);
+    double end = now_s() + 30;
+    while (silenced(c0) <= before && now_s() < end)
+        msleep(10);
+    assert_true(silenced(c0) > before);         /* the command is in the card */
+
+    /* Everything else answers while that call waits. */
+    CK_SLOT_ID l[16];
+    CK_ULONG n = 16;
+    assert_int_equal(f->C_GetSlotList(CK_TRUE, l, &n), CKR_OK);
+    assert_true(in_list(mute, l, n) && in_list(other, l, n));
+    assert_true(token_present(mute));
+    assert_true(token_present(other));
+    CK_SESSION_INFO si;
+    assert_int_equal(f->C_GetSessionInfo(hm, &si), CKR_OK);
+    assert_int_equal(si.state, CKS_RO_USER_FUNCTIONS);
+    assert_int_equal(f->C_GetSessionInfo(ho, &si), CKR_OK);
+    assert_int_equal(sign(ho, ko), CKR_OK);
+    CK_OBJECT_HANDLE k2;
+    CK_SESSION_HANDLE h2 = user_session(other, &k2);
+    assert_int_equal(f->C_CloseSession(h2), CKR_OK);
+    /* None of that waited for the mute card: its call is still out. */
+    assert_false(atomic_load(&m.done));
+    pthread_join(t, NULL);
+    printf("C_Sign on the mute card: 0x%lx after %.1f s\n", (unsigned long)m.rv, m.took);
+    assert_int_equal(m.rv, CKR_DEVICE_ERROR);
+
+    /* Until the card answers, its calls end at once (no second wait). */
+    double t0 = now_s();
+    assert_int_equal(f->C_SignInit(hm, &sha1_rsa, km), CKR_DEVICE_ERROR);
+    printf("C_SignInit on the stuck card: %.3f s\n", now_s() - t0);
+    assert_true(now_s() - t0 < m.took / 2);
+    assert_int_equal(f->C_GetSessionInfo(hm, &si), CKR_OK);
+    assert_true(token_present(mute));
+    assert_int_equal(sign(ho, ko), CKR_OK);
+
+    /* C_Finalize answers with the card still mute; the module works on. */
+    t0 = now_s();
+    assert_int_equal(f->C_Finalize(NULL), CKR_OK);
+    printf("C_Finalize with the card mute: %.3f s\n", now_s() - t0);
+    assert_int_equal(init(NULL), 0);
+    ho = user_session(other, &ko);
+    assert_int_equal(sign(ho, ko), CKR_OK);
+
+    /* Pulled and put back, answering: it signs again. */
+    ctl(c0, "vanish now");
+    ctl(c0, "clear");
+    CK_RV rv = CKR_GENERAL_ERROR;
+    end = now_s() + 30;
+    while (rv != CKR_OK && now_s() < end) {
+        CK_SESSION_HANDLE h;
+        if (f->C_OpenSession(mute, CKF_SERIAL_SESSION, NULL, NULL, &h) != CKR_OK) {
+            msleep(50);
+            continue;
+        }
+        f->C_Login(h, CKU_USER, (CK_UTF8CHAR *)pin, strlen(pin));
+        CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+        CK_ATTRIBUTE a = { CKA_CLASS, &cls, sizeof(cls) };
+        CK_ULONG nk = 0;
+        if (f->C_FindObjectsInit(h, &a, 1) == CKR_OK) {
+            f->C_FindObjects(h, &km, 1, &nk);
+            f->C_FindObjectsFinal(h);
+        }
+        rv = nk ? sign(h, km) : CKR_GENERAL_ERROR;
+        f->C_CloseSession(h);
+        if (rv != CKR_OK)
+            msleep(50);
+    }
+    assert_int_equal(rv, CKR_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pull_under_threads, init, fini),
+        cmocka_unit_test_setup_teardown(test_mute_card, init, fini),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
