@@ -38,6 +38,12 @@ int cli_config_load(const char *path, struct cli_config *c, char *err, size_t er
 int cli_config_parse(const char *text, const char *name, struct cli_config *c,
                      char *err, size_t errlen);
 
+/* The installed configuration directory: PREFIX/etc for a cardrenew
+ * running from PREFIX/bin, /etc for /usr/bin and anywhere else. */
+const char *cli_sysconfdir(void);
+/* The same for a given executable path (exposed for tests); -1 if too long. */
+int cli_sysconfdir_for(const char *exe, char *out, size_t outlen);
+
 /* What applies, after precedence: flags > environment > file > default. */
 struct cli_settings {
     const char *ca_url, *ca_cert, *module, *token;

@@ -109,7 +109,9 @@ int cli_config_load(const char *path, struct cli_config *c, char *err, size_t er
         snprintf(user, sizeof user, "%s/cardrenew/cardrenew.conf", x);
     else if (home && *home == '/')
         snprintf(user, sizeof user, "%s/.config/cardrenew/cardrenew.conf", home);
-    const char *places[] = { user, "/etc/cardrenew/cardrenew.conf" };
+    char sys[600];
+    snprintf(sys, sizeof sys, "%s/cardrenew/cardrenew.conf", cli_sysconfdir());
+    const char *places[] = { user, sys };
     for (size_t i = 0; i < 2; i++)
         if (places[i][0] && access(places[i], F_OK) == 0)
             return load_file(places[i], c, err, errlen);
