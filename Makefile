@@ -151,22 +151,50 @@ bench: all
 	@$(MAKE) --no-print-directory $(BENCHES)
 	@tests/bench/run
 
+# Installed layout. The p11-kit module file goes where p11-kit looks for
+# packaged modules when PREFIX is /usr; under any other prefix it stays
+# inside the prefix (README.md says how to point p11-kit at it).
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+MODDIR     ?= $(LIBDIR)/pkcs11
+MANDIR     ?= $(PREFIX)/share/man
+USERUNITDIR ?= $(PREFIX)/lib/systemd/user
+ifeq ($(PREFIX),/usr)
+SYSCONFDIR ?= /etc
 P11_MODULE_CONFIGS ?= $(shell $(PKG_CONFIG) --variable=p11_module_configs p11-kit-1 2>/dev/null || echo /usr/share/p11-kit/modules)
-MODDIR := $(PREFIX)/lib/pkcs11
+else
+SYSCONFDIR ?= $(PREFIX)/etc
+P11_MODULE_CONFIGS ?= $(PREFIX)/share/p11-kit/modules
+endif
+AUTOSTARTDIR := $(SYSCONFDIR)/xdg/autostart
+CONFDIR      := $(SYSCONFDIR)/cardrenew
+I := $(DESTDIR)
+subst_paths = sed -e 's|@MODDIR@|$(MODDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g'
 
 install: programs
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MODDIR) \
-	    $(DESTDIR)$(P11_MODULE_CONFIGS) $(DESTDIR)$(PREFIX)/share/man/man1
-	$(if $(MODULE),install -m 0644 $(MODULE) $(DESTDIR)$(MODDIR)/)
-	$(if $(CLI),install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/)
-	sed 's|@MODDIR@|$(MODDIR)|' conf/cardrenew.module.in \
-	    > $(DESTDIR)$(P11_MODULE_CONFIGS)/cardrenew.module
-	$(if $(wildcard cli/cardrenew.1),install -m 0644 cli/cardrenew.1 $(DESTDIR)$(PREFIX)/share/man/man1/)
+	install -d $(I)$(BINDIR) $(I)$(MODDIR) $(I)$(P11_MODULE_CONFIGS) $(I)$(MANDIR)/man1 \
+	    $(I)$(CONFDIR)/renewed.d $(I)$(USERUNITDIR) $(I)$(AUTOSTARTDIR)
+	install -m 0644 $(MODULE) $(I)$(MODDIR)/
+	install -m 0755 $(CLI) $(I)$(BINDIR)/
+	install -m 0644 cli/cardrenew.1 $(I)$(MANDIR)/man1/
+	$(subst_paths) conf/cardrenew.module.in > $(I)$(P11_MODULE_CONFIGS)/cardrenew.module
+	@# An existing configuration is the administrator's: never overwritten.
+	[ -e $(I)$(CONFDIR)/cardrenew.conf ] || install -m 0644 conf/cardrenew.conf $(I)$(CONFDIR)/
+	$(subst_paths) conf/cardrenew-check.service.in > $(I)$(USERUNITDIR)/cardrenew-check.service
+	install -m 0644 conf/cardrenew-check.timer $(I)$(USERUNITDIR)/
+	$(subst_paths) conf/cardrenew-check.desktop.in > $(I)$(AUTOSTARTDIR)/cardrenew-check.desktop
 
 uninstall:
-	rm -f $(DESTDIR)$(MODDIR)/cardrenew-pkcs11.so $(DESTDIR)$(PREFIX)/bin/cardrenew \
-	    $(DESTDIR)$(P11_MODULE_CONFIGS)/cardrenew.module \
-	    $(DESTDIR)$(PREFIX)/share/man/man1/cardrenew.1
+	rm -f $(I)$(MODDIR)/cardrenew-pkcs11.so $(I)$(BINDIR)/cardrenew \
+	    $(I)$(P11_MODULE_CONFIGS)/cardrenew.module $(I)$(MANDIR)/man1/cardrenew.1 \
+	    $(I)$(USERUNITDIR)/cardrenew-check.service $(I)$(USERUNITDIR)/cardrenew-check.timer \
+	    $(I)$(AUTOSTARTDIR)/cardrenew-check.desktop
+	@# The configuration goes only if nobody changed it.
+	if cmp -s conf/cardrenew.conf $(I)$(CONFDIR)/cardrenew.conf; then \
+	    rm -f $(I)$(CONFDIR)/cardrenew.conf; \
+	elif [ -e $(I)$(CONFDIR)/cardrenew.conf ]; then \
+	    echo "kept $(I)$(CONFDIR)/cardrenew.conf: it was changed"; fi
+	rmdir $(I)$(CONFDIR)/renewed.d $(I)$(CONFDIR) 2>/dev/null || true
 
 clean:
 	rm -rf build
