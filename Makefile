@@ -8,6 +8,7 @@
 #   make SAN=tsan ... the same with ThreadSanitizer, into build/tsan
 #                   (TSan cannot be combined with ASan: a build of its own)
 #   make install / uninstall   honour PREFIX and DESTDIR
+#   make deb        build/cardrenew_<version>_<arch>.deb (tools/mkdeb.sh)
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -195,6 +196,11 @@ uninstall:
 	elif [ -e $(I)$(CONFDIR)/cardrenew.conf ]; then \
 	    echo "kept $(I)$(CONFDIR)/cardrenew.conf: it was changed"; fi
 	rmdir $(I)$(CONFDIR)/renewed.d $(I)$(CONFDIR) 2>/dev/null || true
+
+# The Debian package, from the programs already built in $(BUILD).
+VERSION := $(shell sed -n 's/^\#define CLI_VERSION "\(.*\)"/\1/p' cli/cli.h)
+deb: programs
+	@tools/mkdeb.sh $(BUILD) $(VERSION)
 
 clean:
 	rm -rf build
