@@ -138,7 +138,9 @@ int card_open(struct card_ctx *ctx, const char *reader, struct card **out)
     rv = read_atr(c);
     if (rv != CARD_OK)
         goto fail;
-    prv = card_io_begin(c->io);
+    /* Opening a card is what a host's poll may do: it waits no longer than
+     * the card timeout for another transaction to end. */
+    prv = card_io_begin(c->io, false);
     if (prv != SCARD_S_SUCCESS) {
         rv = card_pcsc_rv(c, prv);
         goto fail;
@@ -217,7 +219,7 @@ static int recover(struct card *c)
     if (prv != SCARD_S_SUCCESS)
         return card_pcsc_rv(NULL, prv);
     c->proto = proto;
-    prv = card_io_begin(c->io);
+    prv = card_io_begin(c->io, true);
     if (prv != SCARD_S_SUCCESS)
         return card_pcsc_rv(NULL, prv);
     c->lost = false;
@@ -244,7 +246,7 @@ int card_reset_logout(struct card *c)
     LONG prv = card_io_reconnect(c->io, SCARD_RESET_CARD, &proto);
     if (prv == SCARD_S_SUCCESS) {
         c->proto = proto;
-        prv = card_io_begin(c->io);
+        prv = card_io_begin(c->io, true);
     }
     if (prv != SCARD_S_SUCCESS) {
         c->lost = true;
@@ -273,7 +275,7 @@ int card_begin(struct card *c)
         c->lost_reported = false;
     }
     if (!c->lost) {
-        LONG prv = card_io_begin(c->io);
+        LONG prv = card_io_begin(c->io, true);
         if (prv == SCARD_S_SUCCESS)
             return CARD_OK;
         if (prv != SCARD_W_RESET_CARD && prv != SCARD_W_REMOVED_CARD &&

@@ -125,6 +125,9 @@ const struct pcsc_ops *card_pcsc_default(void);     /* pcsc-lite */
  * Applies to cards opened after it is set. See card/io.c. */
 void card_set_timeout(unsigned ms);
 unsigned card_get_timeout(void);
+/* Calls waiting for a card now give up as if its time were out (C_Finalize
+ * while a mute card holds a call). */
+void card_abandon_waits(void);
 
 struct card_ctx;            /* one SCardEstablishContext */
 int card_ctx_new(const struct pcsc_ops *ops, struct card_ctx **out);

@@ -54,7 +54,9 @@ int card_io_new(const struct pcsc_ops *ops, struct card_io **out);
 void card_io_free(struct card_io *io);
 LONG card_io_connect(struct card_io *io, const char *reader, DWORD *proto);
 LONG card_io_reconnect(struct card_io *io, DWORD init, DWORD *proto);
-LONG card_io_begin(struct card_io *io);
+/* wait_long: another process's transaction (a key generation) may be
+ * waited for as long as one takes, not only the card timeout. */
+LONG card_io_begin(struct card_io *io, bool wait_long);
 LONG card_io_end(struct card_io *io);
 LONG card_io_transmit(struct card_io *io, DWORD proto, const uint8_t *cmd, size_t len,
                       uint8_t *resp, size_t *resp_len);

@@ -51,6 +51,7 @@ enum io_op { OP_CONNECT, OP_RECONNECT, OP_BEGIN, OP_END, OP_TRANSMIT, OP_STATUS 
 enum io_state { IO_IDLE, IO_QUEUED, IO_RUNNING, IO_DONE };
 
 struct card_io {
+    struct card_io *prev, *next;    /* every card's, for card_abandon_waits */
     pthread_mutex_t m;          /* guards what follows */
     pthread_cond_t cv;
     pthread_t thread;
@@ -73,6 +74,61 @@ struct card_io {
     DWORD len;
     LONG rv;
 };
+
+/* Every card, so that C_Finalize can end the waits of calls in progress. */
+static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct card_io *all;
+static atomic_uint abandon_gen;
+static pthread_once_t all_once = PTHREAD_ONCE_INIT;
+
+static void all_after_fork(void)
+{
+    /* The parent's cards are not the child's to touch. */
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    all_lock = fresh;
+    all = NULL;
+}
+
+static void all_init(void)
+{
+    pthread_atfork(NULL, NULL, all_after_fork);
+}
+
+static void all_add(struct card_io *io)
+{
+    pthread_once(&all_once, all_init);
+    pthread_mutex_lock(&all_lock);
+    io->next = all;
+    if (all)
+        all->prev = io;
+    all = io;
+    pthread_mutex_unlock(&all_lock);
+}
+
+static void all_remove(struct card_io *io)
+{
+    pthread_mutex_lock(&all_lock);
+    if (io->prev)
+        io->prev->next = io->next;
+    else if (all == io)
+        all = io->next;
+    if (io->next)
+        io->next->prev = io->prev;
+    io->prev = io->next = NULL;
+    pthread_mutex_unlock(&all_lock);
+}
+
+void card_abandon_waits(void)
+{
+    atomic_fetch_add(&abandon_gen, 1);
+    pthread_mutex_lock(&all_lock);
+    for (struct card_io *io = all; io; io = io->next) {
+        pthread_mutex_lock(&io->m);
+        pthread_cond_broadcast(&io->cv);
+        pthread_mutex_unlock(&io->m);
+    }
+    pthread_mutex_unlock(&all_lock);
+}
 
 static LONG run(struct card_io *io)
 {
@@ -185,6 +241,7 @@ int card_io_new(const struct pcsc_ops *ops, struct card_io **out)
     pthread_condattr_destroy(&a);
     if (card_get_timeout())
         start_thread(io);       /* none: calls in the caller's thread */
+    all_add(io);
     *out = io;
     return CARD_OK;
 }
@@ -230,10 +287,12 @@ static bool call(struct card_io *io, unsigned ms, LONG *rv)
         t.tv_sec++;
         t.tv_nsec -= 1000000000L;
     }
+    unsigned gen = atomic_load(&abandon_gen);
     io->st = IO_QUEUED;
     pthread_cond_broadcast(&io->cv);
     while (io->st != IO_DONE)
-        if (pthread_cond_timedwait(&io->cv, &io->m, &t) == ETIMEDOUT && io->st != IO_DONE) {
+        if ((pthread_cond_timedwait(&io->cv, &io->m, &t) == ETIMEDOUT ||
+             atomic_load(&abandon_gen) != gen) && io->st != IO_DONE) {
             io->abandoned = true;
             pthread_mutex_unlock(&io->m);
             *rv = SCARD_E_TIMEOUT;
@@ -283,9 +342,9 @@ LONG card_io_reconnect(struct card_io *io, DWORD init, DWORD *proto)
     return simple(io, OP_RECONNECT, init, false, proto);
 }
 
-LONG card_io_begin(struct card_io *io)
+LONG card_io_begin(struct card_io *io, bool wait_long)
 {
-    return simple(io, OP_BEGIN, 0, true, NULL);
+    return simple(io, OP_BEGIN, 0, wait_long, NULL);
 }
 
 /* Ending a transaction and asking a handle's status are answered by pcscd
@@ -392,6 +451,7 @@ void card_io_free(struct card_io *io)
 {
     if (!io)
         return;
+    all_remove(io);
     pthread_mutex_lock(&io->m);
     io->closing = true;
     if (io->threaded && io->abandoned) {

@@ -285,8 +285,10 @@ CK_RV p11_finalize(void *reserved)
     p11_lock();
     p11_g.initialized = false;      /* no call starts from here on */
     p11_unlock();
-    /* Calls in progress end first; one on a mute card within the card
-     * timeout. A card still stuck is left to its own thread (card/io.c). */
+    /* Calls in progress end first: one waiting for a card gives up now
+     * (CKR_DEVICE_ERROR). A card still stuck is left to its own thread
+     * (card/io.c). */
+    card_abandon_waits();
     for (CK_SLOT_ID i = 0; i < P11_MAX_SLOTS; i++)
         p11_slot_lock(i);
     for (CK_SLOT_ID i = 0; i < P11_MAX_SLOTS; i++) {

@@ -132,6 +132,11 @@ struct p11_slot {
      * again (APDUs every poll) until a card comes or goes. */
     bool refused;
     unsigned refused_events;
+    /* One that did not answer in time (or whose transaction another
+     * handle, an abandoned one maybe, holds): tried again after
+     * P11_MUTE_RETRY_S, or when a card comes or goes. */
+    bool refused_mute;
+    long long refused_until_ms;
     /* Labels asked for keys that have no certificate yet: the card
      * stores a label with the certificate, so they wait here. */
     struct p11_label {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "card/x509.h"
 #include "pkcs11/p11.h"
 
@@ -125,6 +126,15 @@ void p11_slot_drop(struct p11_slot *s, bool close_card)
     }
 }
 
+#define P11_MUTE_RETRY_S 30
+
+static long long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 static CK_RV slot_open(struct p11_slot *s)
 {
     struct card_ctx *ctx;
@@ -135,16 +145,19 @@ static CK_RV slot_open(struct p11_slot *s)
     bool present = true, counted = card_ctx_reader_events(ctx, s->reader, &events, &present) == CARD_OK;
     if (counted && !present)
         return CKR_TOKEN_NOT_PRESENT;
-    if (counted && s->refused && s->refused_events == events)
+    if (counted && s->refused && s->refused_events == events &&
+        (!s->refused_mute || now_ms() < s->refused_until_ms))
         return CKR_TOKEN_NOT_PRESENT;       /* the card no driver claimed */
     int crv = card_open(ctx, s->reader, &s->card);
     if (crv != CARD_OK) {
         s->card = NULL;
         if (crv != CARD_E_NO_CARD)
             p11_trace("reader \"%s\": %s", s->reader, card_rv_name(crv));
-        /* Nor one that did not answer (its abandoned command holds the
-         * card's transaction until it does). */
+        /* A mute one is tried again later: each try waits the card
+         * timeout, and leaves a thread until the card answers. */
         s->refused = counted && (crv == CARD_E_UNSUPPORTED || crv == CARD_E_MUTE);
+        s->refused_mute = crv == CARD_E_MUTE;
+        s->refused_until_ms = now_ms() + P11_MUTE_RETRY_S * 1000LL;
         s->refused_events = events;
         return crv == CARD_E_HOST_MEMORY ? CKR_HOST_MEMORY : CKR_TOKEN_NOT_PRESENT;
     }

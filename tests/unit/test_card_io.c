@@ -154,7 +154,7 @@ static void test_mute_card_bounded(void **state)
 
     /* Card a stops answering: the call ends, the card is stuck. */
     mute(ha);
-    assert_int_equal(card_io_begin(a), SCARD_S_SUCCESS);
+    assert_int_equal(card_io_begin(a, true), SCARD_S_SUCCESS);
     int sent = counter(&transmits);
     memset(resp, 0xAA, sizeof(resp));
     len = sizeof(resp);
@@ -163,7 +163,7 @@ static void test_mute_card_bounded(void **state)
     /* Every call on it ends at once; none reaches PC/SC. */
     assert_int_equal(apdu(a, resp, &len), SCARD_E_TIMEOUT);
     assert_int_equal(card_io_end(a), SCARD_E_TIMEOUT);
-    assert_int_equal(card_io_begin(a), SCARD_E_TIMEOUT);
+    assert_int_equal(card_io_begin(a, true), SCARD_E_TIMEOUT);
     assert_int_equal(counter(&transmits), sent + 1);
     /* The other card works on. */
     len = sizeof(resp);

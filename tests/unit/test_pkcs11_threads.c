@@ -11,8 +11,10 @@
  *   it ends with CKR_DEVICE_ERROR after the card timeout; meanwhile the
  *   other card signs, and C_GetSlotList, C_GetSlotInfo and
  *   C_GetSessionInfo answer; until the card answers again its calls end
- *   at once; C_Finalize answers while it is still mute; once it is pulled
- *   and put back it signs again. */
+ *   at once; C_Finalize answers while it is still mute (and while a call
+ *   waits for it: that call gives up); a new C_Initialize meets the card
+ *   still stuck and C_GetSlotInfo answers; once it is pulled and put back
+ *   it signs again. */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -438,6 +440,17 @@ static void test_mute_card(void **state)
     assert_int_equal(init(NULL), 0);
     ho = user_session(other, &ko);
     assert_int_equal(sign(ho, ko), CKR_OK);
+    /* The new module meets the card still stuck (the old command holds its
+     * transaction): C_GetSlotInfo answers after one card timeout at most,
+     * then at once. */
+    CK_SLOT_INFO sl;
+    t0 = now_s();
+    assert_int_equal(f->C_GetSlotInfo(mute, &sl), CKR_OK);
+    printf("C_GetSlotInfo, a new module, the card stuck: %.3f s\n", now_s() - t0);
+    t0 = now_s();
+    assert_int_equal(f->C_GetSlotInfo(mute, &sl), CKR_OK);
+    printf("C_GetSlotInfo again: %.3f s\n", now_s() - t0);
+    assert_true(now_s() - t0 < m.took / 2);
 
     /* Pulled and put back, answering: it signs again. */
     ctl(c0, "vanish now");
@@ -464,6 +477,30 @@ static void test_mute_card(void **state)
             msleep(50);
     }
     assert_int_equal(rv, CKR_OK);
+
+    /* C_Finalize while a call waits for the mute card: the call gives up
+     * at once (CKR_DEVICE_ERROR), and C_Finalize answers. */
+    hm = user_session(mute, &km);
+    assert_int_equal(f->C_SignInit(hm, &sha1_rsa, km), CKR_OK);
+    before = silenced(c0);
+    ctl(c0, "mute");
+    struct mute_call m2 = { .h = hm };
+    assert_int_equal(pthread_create(&t, NULL, sign_on_mute, &m2), 0);
+    end = now_s() + 30;
+    while (silenced(c0) <= before && now_s() < end)
+        msleep(10);
+    assert_true(silenced(c0) > before);
+    t0 = now_s();
+    assert_int_equal(f->C_Finalize(NULL), CKR_OK);
+    double fin = now_s() - t0;
+    pthread_join(t, NULL);
+    printf("C_Finalize during a call on the mute card: %.3f s; the call 0x%lx after %.3f s\n",
+           fin, (unsigned long)m2.rv, m2.took);
+    assert_int_equal(m2.rv, CKR_DEVICE_ERROR);
+    assert_true(fin < m.took / 2 && m2.took < m.took / 2);
+    ctl(c0, "vanish now");
+    ctl(c0, "clear");
+    assert_int_equal(init(NULL), 0);
 }
 
 int main(void)
