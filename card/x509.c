@@ -139,18 +139,35 @@ static bool alg_ok(const struct tlv *t)
            (p == end || (tlv_next(&p, end, &param) && p == end));
 }
 
-/* A name's value as OpenSSL reads it to compare names: a universal type;
- * UTF8String is UTF-8 (RFC 3629: shortest form, no surrogates, at most
- * U+10FFFF), BMPString whole 2-byte and UniversalString whole 4-byte
- * characters. */
+/* A name's value as OpenSSL reads it: a type it takes there; UTF8String
+ * is UTF-8 (RFC 3629: shortest form, no surrogates, at most U+10FFFF),
+ * BMPString whole 2-byte characters, UniversalString whole 4-byte ones
+ * that are Unicode scalar values. */
 static bool string_ok(const struct tlv *t)
 {
-    if (t->tag & 0xC0)
-        return false;       /* an attribute value has a universal type */
+    /* The universal types OpenSSL takes as a name's value (its
+     * ASN1_PRINTABLE): BIT STRING, UTF8String, SEQUENCE, NumericString,
+     * PrintableString, T61String, IA5String, UniversalString, BMPString,
+     * and the types it has no name for (7-9, 11, 13-15, 29). Not, for
+     * one, VisibleString or a time. */
+    static const uint32_t name_types = 1u << 3 | 1u << 7 | 1u << 8 | 1u << 9 |
+        1u << 11 | 1u << 12 | 1u << 13 | 1u << 14 | 1u << 15 | 1u << 16 | 1u << 18 |
+        1u << 19 | 1u << 20 | 1u << 22 | 1u << 28 | 1u << 29 | 1u << 30;
+    if ((t->tag & 0xC0) || !(name_types >> (t->tag & 0x1F) & 1))
+        return false;
     if (t->tag == 0x1E)
         return t->vlen % 2 == 0;
-    if (t->tag == 0x1C)
-        return t->vlen % 4 == 0;
+    if (t->tag == 0x1C) {
+        if (t->vlen % 4)
+            return false;
+        for (size_t i = 0; i < t->vlen; i += 4) {
+            uint32_t c = (uint32_t)t->v[i] << 24 | (uint32_t)t->v[i + 1] << 16 |
+                         (uint32_t)t->v[i + 2] << 8 | t->v[i + 3];
+            if (c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+                return false;
+        }
+        return true;
+    }
     if (t->tag != 0x0C)
         return true;
     for (size_t i = 0; i < t->vlen;) {

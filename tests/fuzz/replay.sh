@@ -23,8 +23,8 @@ reg=tests/fuzz/regress/${t#fuzz_}
 [ -d "$reg" ] || reg=
 n=$(ls "$dir" $reg | grep -vc -e '^$' -e ':$')
 [ "$n" -gt 0 ] || { echo "empty corpus $dir"; exit 1; }
-# The walker must refuse every certificate of the corpus OpenSSL refuses
-# (fuzz_x509.c): the corpus keeps those it once took.
+# The walker must refuse every certificate OpenSSL refuses (fuzz_x509.c):
+# regress/x509 keeps those it once took.
 export FUZZ_X509_STRICT=1
 # -runs=0: read and run the corpus, then stop.
 mkdir -p "$BUILD/fuzz/crash"

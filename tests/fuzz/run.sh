@@ -13,6 +13,7 @@ FZ=$BUILD/fuzz
 SECS=${FUZZ_SECONDS:-60}
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$PWD/tests/fuzz/ubsan.supp"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+export FUZZ_X509_STRICT="${FUZZ_X509_STRICT:-1}"     # fuzz_x509.c
 [ $# -gt 0 ] || set -- fuzz_tlv fuzz_x509 fuzz_pkcs15 fuzz_card_g fuzz_card_o \
                        fuzz_pkcs11 fuzz_ca_http fuzz_ca_cmp
 mkdir -p "$FZ/crash"
