@@ -49,7 +49,29 @@ static LONG f_begin(SCARDHANDLE h)
     return SCARD_S_SUCCESS;
 }
 
+static LONG f_establish(DWORD s, LPCVOID a, LPCVOID b, LPSCARDCONTEXT ctx)
+{
+    (void)s; (void)a; (void)b;
+    *ctx = 1;
+    return SCARD_S_SUCCESS;
+}
+
+static LONG f_release(SCARDCONTEXT ctx) { (void)ctx; return SCARD_S_SUCCESS; }
+static LONG f_disconnect(SCARDHANDLE h, DWORD d) { (void)h; (void)d; return SCARD_S_SUCCESS; }
+
+static LONG f_connect(SCARDCONTEXT ctx, LPCSTR r, DWORD share, DWORD p, LPSCARDHANDLE h, LPDWORD act)
+{
+    (void)ctx; (void)r; (void)share; (void)p;
+    *h = 7;
+    *act = SCARD_PROTOCOL_T1;
+    return SCARD_S_SUCCESS;
+}
+
 static const struct pcsc_ops ops = {
+    .establish = f_establish,
+    .release = f_release,
+    .connect = f_connect,
+    .disconnect = f_disconnect,
     .status = f_status,
     .get_status_change = f_gsc,
     .transmit = f_transmit,
@@ -62,9 +84,19 @@ static int setup(void **state)
 {
     (void)state;
     memset(&card, 0, sizeof(card));
-    card.ops = &ops;
+    DWORD proto;
+    if (card_io_new(&ops, &card.io) != CARD_OK ||
+        card_io_connect(card.io, "r", &proto) != SCARD_S_SUCCESS)
+        return -1;
     card.drv = &card_driver_o;
     statuses = transmits = begins = 0;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    card_io_free(card.io);
     return 0;
 }
 
@@ -124,9 +156,9 @@ static void test_reader_events(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_check_maps_pcsc, setup),
-        cmocka_unit_test_setup(test_check_lost_card, setup),
-        cmocka_unit_test_setup(test_reader_events, setup),
+        cmocka_unit_test_setup_teardown(test_check_maps_pcsc, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_lost_card, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reader_events, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
