@@ -75,6 +75,21 @@ static void test_callbacks(void **state)
     assert_int_equal(p11_finalize(NULL), CKR_OK);
 }
 
+/* The card timeout (card/io.c) needs threads of the module's own: an
+ * application that forbids them gets calls in its threads, unbounded. */
+static void test_no_threads_no_timeout(void **state)
+{
+    (void)state;
+    CK_C_INITIALIZE_ARGS a = { NULL, NULL, NULL, NULL, CKF_OS_LOCKING_OK, NULL };
+    assert_int_equal(p11_initialize(&a), CKR_OK);
+    assert_int_equal(card_get_timeout(), 5000);         /* the default, 5 s */
+    assert_int_equal(p11_finalize(NULL), CKR_OK);
+    a.flags |= CKF_LIBRARY_CANT_CREATE_OS_THREADS;
+    assert_int_equal(p11_initialize(&a), CKR_OK);
+    assert_int_equal(card_get_timeout(), 0);
+    assert_int_equal(p11_finalize(NULL), CKR_OK);
+}
+
 static void test_bad_args(void **state)
 {
     (void)state;
@@ -90,10 +105,12 @@ static void test_bad_args(void **state)
 
 int main(void)
 {
+    unsetenv("CARDRENEW_CARD_TIMEOUT");     /* the default is under test */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_args),
         cmocka_unit_test(test_flags_only),
         cmocka_unit_test(test_callbacks),
+        cmocka_unit_test(test_no_threads_no_timeout),
         cmocka_unit_test(test_bad_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

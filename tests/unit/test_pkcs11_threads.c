@@ -6,7 +6,9 @@
  * - Threads open sessions, log in, find keys and sign while the card is
  *   pulled and put back, and one thread waits in C_WaitForSlotEvent on
  *   its own PC/SC context: every answer is one a host can act on, the
- *   waiter sees the card go and come, and every thread signs again after.
+ *   waiter sees the card go and come, and every thread signs again after;
+ *   with the module's locks on pthreads, then on the application's
+ *   mutex callbacks.
  * - A mute card (the second reader's card keeps answering): the call on
  *   it ends with CKR_DEVICE_ERROR after the card timeout; meanwhile the
  *   other card signs, and C_GetSlotList, C_GetSlotInfo and
@@ -77,6 +79,34 @@ static int init(void **state)
         return 0;
     CK_C_INITIALIZE_ARGS a = { 0 };
     a.flags = CKF_OS_LOCKING_OK;
+    return f->C_Initialize(&a) == CKR_OK ? 0 : -1;
+}
+
+/* Case 3 of PKCS#11 2.40 5.4: the application's mutexes, here pthreads. */
+static CK_RV app_create(CK_VOID_PTR_PTR m)
+{
+    pthread_mutex_t *p = malloc(sizeof(*p));
+    if (!p)
+        return CKR_HOST_MEMORY;
+    pthread_mutex_init(p, NULL);
+    *m = p;
+    return CKR_OK;
+}
+static CK_RV app_destroy(CK_VOID_PTR m)
+{
+    pthread_mutex_destroy(m);
+    free(m);
+    return CKR_OK;
+}
+static CK_RV app_lock(CK_VOID_PTR m) { return pthread_mutex_lock(m) ? CKR_GENERAL_ERROR : CKR_OK; }
+static CK_RV app_unlock(CK_VOID_PTR m) { return pthread_mutex_unlock(m) ? CKR_GENERAL_ERROR : CKR_OK; }
+
+static int init_app_mutexes(void **state)
+{
+    (void)state;
+    if (!f)
+        return 0;
+    CK_C_INITIALIZE_ARGS a = { app_create, app_destroy, app_lock, app_unlock, 0, NULL };
     return f->C_Initialize(&a) == CKR_OK ? 0 : -1;
 }
 
@@ -302,7 +332,7 @@ static void test_pull_under_threads(void **state)
     pthread_join(ev, NULL);
     assert_int_equal(waiter_end, CKR_CRYPTOKI_NOT_INITIALIZED);
     assert_true(wrong_slot == (CK_SLOT_ID)-1);
-    init(NULL);
+    assert_int_equal(init(NULL), 0);
 }
 
 /* ---- a mute card ---- */
@@ -507,6 +537,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pull_under_threads, init, fini),
+        /* The same with the application's mutexes for the module's locks. */
+        cmocka_unit_test_setup_teardown(test_pull_under_threads, init_app_mutexes, fini),
         cmocka_unit_test_setup_teardown(test_mute_card, init, fini),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
