@@ -14,9 +14,9 @@
  *
  * The abandoned call has its own copy of the command and answer buffers,
  * so the caller's memory is never written after it gave up. Closing a
- * stuck card leaves the disconnect to its thread, which then ends; the
- * module is kept loaded (RTLD_NODELETE) so that thread never returns
- * into unmapped code after dlclose.
+ * stuck card leaves the disconnect to its thread, which then ends. Once
+ * a card has a thread the module is kept loaded (RTLD_NODELETE), so no
+ * thread ever returns into unmapped code after dlclose.
  *
  * With no timeout (0: the default, and unit tests' scripted cards) the
  * calls run in the caller's thread, unbounded. */
@@ -212,6 +212,18 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* A card's thread runs our code for as long as it lives, also after a
+ * host's dlclose without C_Finalize (or with a card stuck): once there is
+ * one, the module stays loaded. */
+static void keep_loaded(void)
+{
+    Dl_info info;
+    if (dladdr((void *)keep_loaded, &info) && info.dli_fname)
+        (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
+static pthread_once_t keep_once = PTHREAD_ONCE_INIT;
+
 static void start_thread(struct card_io *io)
 {
     /* Signals stay with the application's threads. */
@@ -220,6 +232,8 @@ static void start_thread(struct card_io *io)
     pthread_sigmask(SIG_SETMASK, &all, &old);
     io->threaded = pthread_create(&io->thread, NULL, worker, io) == 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (io->threaded)
+        pthread_once(&keep_once, keep_loaded);
 }
 
 int card_io_new(const struct pcsc_ops *ops, struct card_io **out)
@@ -439,14 +453,6 @@ bool card_io_stuck(struct card_io *io)
     return stuck;
 }
 
-/* The thread that will run our code after dlclose must find it there. */
-static void keep_loaded(void)
-{
-    Dl_info info;
-    if (dladdr((void *)keep_loaded, &info) && info.dli_fname)
-        (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
-}
-
 void card_io_free(struct card_io *io)
 {
     if (!io)
@@ -460,7 +466,6 @@ void card_io_free(struct card_io *io)
         pthread_detach(io->thread);
         pthread_cond_broadcast(&io->cv);
         pthread_mutex_unlock(&io->m);
-        keep_loaded();
         return;
     }
     pthread_cond_broadcast(&io->cv);
