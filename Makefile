@@ -26,6 +26,9 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) -fPIC $(CFLAGS) \
 LDFLAGS ?=
 ALL_LDFLAGS = -Wl,-z,relro,-z,now $(LDFLAGS)
 LIBS    = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread -ldl
+# The CLI alone speaks D-Bus (desktop notifications), through GIO.
+CLI_PKGS := gio-2.0
+CLI_LIBS = $(shell $(PKG_CONFIG) --libs $(CLI_PKGS) 2>/dev/null)
 
 ifeq ($(SAN),1)
 override BUILD := $(BUILD)/asan
@@ -107,8 +110,9 @@ $(MODULE): $(call obj,$(P11_SRC) $(CARD_SRC)) pkcs11/exports.map
 	$(CC) -shared -Wl,--version-script=pkcs11/exports.map -Wl,--no-undefined \
 	    $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS)
 
+$(BUILD)/obj/cli/%.o: ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags $(CLI_PKGS) 2>/dev/null)
 $(BUILD)/cardrenew: $(call obj,cli/main.c) $(LIB_CLI) $(LIB_RENEW)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(CLI_LIBS)
 
 $(BUILD)/vcard: $(call obj,tests/vcard/main.c) $(LIB_VCARD)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
@@ -132,11 +136,11 @@ unit_libs  = $(foreach l,$(layer_libs.$(call unit_layer,$(1))),$(BUILD)/lib$(l).
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $$(call unit_libs,$$*)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group \
-	    $(LIBS) -lcmocka
+	    $(LIBS) $(if $(filter cli,$(call unit_layer,$*)),$(CLI_LIBS)) -lcmocka
 
 $(BUILD)/bench/%: $(call obj,tests/bench/%.c) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(LIBS) $(CLI_LIBS)
 
 check: all
 	@$(MAKE) --no-print-directory units

@@ -53,14 +53,20 @@ void cli_settings_resolve(const struct cli_opts *o, const struct cli_config *c,
                           const char *env_url, const char *env_cert,
                           struct cli_settings *s);
 
-/* PIN sources: env:VAR, file:PATH, fd:N; NULL means the terminal. */
-enum cli_pin_kind { CLI_PIN_TTY, CLI_PIN_ENV, CLI_PIN_FILE, CLI_PIN_FD };
+/* PIN sources: env:VAR, file:PATH, fd:N, pinentry; NULL means the terminal. */
+enum cli_pin_kind { CLI_PIN_TTY, CLI_PIN_ENV, CLI_PIN_FILE, CLI_PIN_FD, CLI_PIN_PINENTRY };
 int cli_pin_source_parse(const char *src, enum cli_pin_kind *kind, const char **arg,
                          int *fd, char *err, size_t errlen);
 /* Reads the PIN into buf (at most CLI_PIN_MAX chars, NUL-terminated).
  * 0, or RENEW_E_USAGE with err set; buf is wiped on failure. */
 int cli_pin_read(const char *src, char *buf, size_t bufsize, size_t *len,
                  char *err, size_t errlen);
+/* Asks a pinentry program ($CARDRENEW_PINENTRY, else "pinentry") over
+ * Assuan; same contract as cli_pin_read. */
+int cli_pin_pinentry(char *buf, size_t bufsize, size_t *len, char *err, size_t errlen);
+/* Decodes an Assuan data line's percent escapes into buf (NUL-terminated);
+ * -1 (buf wiped) when malformed or too long. */
+int cli_pinentry_decode(const char *data, char *buf, size_t bufsize, size_t *len);
 /* Is there a terminal to ask on? */
 bool cli_have_tty(void);
 /* Asks a yes/no question on the terminal; false when there is none. */
@@ -73,6 +79,16 @@ void cli_print_status(FILE *f, const struct renew_cert_info *c, size_t n, bool j
 int cli_check_line(const struct renew_cert_info *c, size_t n, int days,
                    char *line, size_t linelen);
 void cli_notify(const char *summary, const char *body);
+/* The --check --notify reminder (notify.c): when rc is RENEW_CHECK_DUE or
+ * RENEW_CHECK_EXPIRED, a desktop notification over the session bus whose
+ * urgency follows the soonest expiry; when due, its "Renew now" action runs
+ * cardrenew --renew --pin-source pinentry and a second notification tells
+ * the outcome. Problems go to stderr as one line; never fatal. */
+void cli_remind(const struct cli_opts *o, const struct renew_cert_info *c, size_t n, int rc,
+                const char *line);
+/* The notification's urgency (freedesktop: 0 low, 1 normal, 2 critical). */
+enum { CLI_URGENCY_LOW, CLI_URGENCY_NORMAL, CLI_URGENCY_CRITICAL };
+int cli_notify_urgency(long days_left);
 void cli_print_findings(FILE *f, const struct renew_finding *v, size_t n, bool json);
 
 #endif

@@ -1,5 +1,5 @@
 /* pin.c: where the PIN comes from: a no-echo prompt on the terminal,
- * env:VAR, file:PATH or fd:N. Never argv. The buffer is the caller's,
+ * env:VAR, file:PATH, fd:N or a pinentry program (pinentry.c). Never argv. The buffer is the caller's,
  * bounded, and wiped here on every failure. */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +29,10 @@ int cli_pin_source_parse(const char *src, enum cli_pin_kind *kind, const char **
         *arg = src + 5;
         return 0;
     }
+    if (strcmp(src, "pinentry") == 0) {
+        *kind = CLI_PIN_PINENTRY;
+        return 0;
+    }
     if (strncmp(src, "fd:", 3) == 0 && src[3]) {
         char *end;
         long n = strtol(src + 3, &end, 10);
@@ -38,7 +42,7 @@ int cli_pin_source_parse(const char *src, enum cli_pin_kind *kind, const char **
             return 0;
         }
     }
-    snprintf(err, errlen, "--pin-source must be env:VAR, file:PATH or fd:N "
+    snprintf(err, errlen, "--pin-source must be env:VAR, file:PATH, fd:N or pinentry "
                           "(never the PIN itself)");
     return RENEW_E_USAGE;
 }
@@ -144,6 +148,10 @@ int cli_pin_read(const char *src, char *buf, size_t bufsize, size_t *len,
             snprintf(err, errlen, "--pin-source: cannot read %s", arg);
             goto fail;
         }
+        break;
+    case CLI_PIN_PINENTRY:
+        if (cli_pin_pinentry(buf, max, len, err, errlen) != 0)
+            goto fail;
         break;
     case CLI_PIN_FD:
         if (read_line(fd, buf, max, len, &too_long) != 0) {
