@@ -73,9 +73,8 @@ static int do_status(const struct cli_opts *o, const struct cli_settings *s,
             fprintf(stderr, "cardrenew: %s\n", line);
         else if (!o->quiet)
             printf("%s\n", line);
-        if (o->notify && (rc == RENEW_CHECK_DUE || rc == RENEW_CHECK_EXPIRED))
-            cli_notify(rc == RENEW_CHECK_DUE ? "Smartcard expiry notification"
-                                             : "Your Smartcard has expired", line);
+        if (o->notify)
+            cli_remind(o, c, n, rc, line);
     }
     free(c);
     return rc;

@@ -23,7 +23,7 @@ static const struct {
     { "days", OPT_DAYS, "N", "the renewal window for --check and --renew (default 28)" },
     { "notify", OPT_NOTIFY, NULL, "with --check: also a desktop notification" },
     { "renew", OPT_RENEW, NULL, "renew the certificate on the card" },
-    { "pin-source", OPT_PIN_SOURCE, "SRC", "env:VAR, file:PATH or fd:N (default: ask)" },
+    { "pin-source", OPT_PIN_SOURCE, "SRC", "env:VAR, file:PATH, fd:N or pinentry (default: ask)" },
     { "yes", OPT_YES, NULL, "with --renew: do not ask for confirmation" },
     { "force", OPT_FORCE, NULL, "with --renew: renew even when not yet due" },
     { "diagnose", OPT_DIAGNOSE, NULL, "what is wrong with the card, and what to do" },
