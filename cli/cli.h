@@ -78,7 +78,6 @@ void cli_print_status(FILE *f, const struct renew_cert_info *c, size_t n, bool j
 /* The --check line and exit code for the soonest-expiring certificate. */
 int cli_check_line(const struct renew_cert_info *c, size_t n, int days,
                    char *line, size_t linelen);
-void cli_notify(const char *summary, const char *body);
 /* The --check --notify reminder (notify.c): when rc is RENEW_CHECK_DUE or
  * RENEW_CHECK_EXPIRED, a desktop notification over the session bus whose
  * urgency follows the soonest expiry; when due, its "Renew now" action runs

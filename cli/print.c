@@ -1,12 +1,9 @@
 /* print.c: what people and scripts see. The status table follows the
  * Care Identity Service profile page (Serial Number, Type, Issued on,
  * Certs expire, State) with dates like 21-Nov-2019, plus Days left. */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include "cli/cli.h"
 
 void cli_date(time_t t, char *out, size_t outlen)
@@ -121,31 +118,6 @@ int cli_check_line(const struct renew_cert_info *c, size_t n, int days, char *li
 }
 
 /* Best effort, never blocks the check for long, says nothing on failure. */
-void cli_notify(const char *summary, const char *body)
-{
-    if (!getenv("DBUS_SESSION_BUS_ADDRESS"))
-        return;
-    pid_t pid = fork();
-    if (pid < 0)
-        return;
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDWR);
-        if (null >= 0) {
-            dup2(null, 1);
-            dup2(null, 2);
-        }
-        execlp("notify-send", "notify-send", "--app-name=cardrenew", "--icon=dialog-warning",
-               summary, body, (char *)NULL);
-        execlp("gdbus", "gdbus", "call", "--session", "--dest=org.freedesktop.Notifications",
-               "--object-path=/org/freedesktop/Notifications",
-               "--method=org.freedesktop.Notifications.Notify", "cardrenew", "0",
-               "dialog-warning", summary, body, "[]", "{}", "-1", (char *)NULL);
-        _exit(127);
-    }
-    int st;
-    waitpid(pid, &st, 0);
-}
-
 void cli_print_findings(FILE *f, const struct renew_finding *v, size_t n, bool json)
 {
     if (json) {
