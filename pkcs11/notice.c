@@ -94,14 +94,22 @@ static void stamp(const struct stat *st, struct p11_notice_seen *out)
     out->ctime_ns = st->st_ctim.tv_nsec;
 }
 
+static bool same(const struct p11_notice_seen *a, const struct p11_notice_seen *b)
+{
+    return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino &&
+           a->size == b->size && a->mtime_s == b->mtime_s && a->mtime_ns == b->mtime_ns &&
+           a->ctime_s == b->ctime_s && a->ctime_ns == b->ctime_ns;
+}
+
 /* true when the notice is not the one last seen; *seen is updated. */
 static bool notice_moved(const char *path, struct p11_notice_seen *seen)
 {
     struct stat st;
-    struct p11_notice_seen now = { 0 };
+    struct p11_notice_seen now;
+    memset(&now, 0, sizeof(now));
     if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
         stamp(&st, &now);
-    bool moved = memcmp(&now, seen, sizeof(now)) != 0;
+    bool moved = !same(&now, seen);
     *seen = now;
     return moved && now.exists;
 }
