@@ -27,6 +27,7 @@ enum renew_code {
     RENEW_E_JOURNAL = 9,      /* the renewal journal is damaged: set aside */
     RENEW_CHECK_DUE = 10,     /* --check: renewal due within the window */
     RENEW_CHECK_EXPIRED = 11, /* --check: already expired */
+    RENEW_E_HOOK = 12,        /* renewed, but a hook run after it failed */
 };
 
 #define RENEW_MSG_MAX 512
@@ -128,11 +129,18 @@ enum renew_outcome {
     RENEW_ALREADY_RENEWED,  /* the last renewal finished; nothing is due */
 };
 
+#define RENEW_CERT_MAX 8192
 struct renew_result {
     enum renew_outcome outcome;
     time_t new_not_after;
     char new_serial_hex[80];
     time_t current_not_after;   /* RENEW_NOT_DUE, RENEW_ALREADY_RENEWED */
+    char serial[33];            /* the token's serial */
+    /* RENEW_RENEWED: the certificates before and after, DER. A length of 0
+     * when not known (the old one, when a rerun finished a renewal after
+     * it was already removed) or longer than RENEW_CERT_MAX. */
+    unsigned char old_cert[RENEW_CERT_MAX], new_cert[RENEW_CERT_MAX];
+    size_t old_cert_len, new_cert_len;
 };
 
 /* Renews the credential on the token that expires first (or finishes an

@@ -1,6 +1,7 @@
 /* util.c: certificate times and names, key pair checks, public keys
  * read from the token. */
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
 #include <openssl/core_names.h>
@@ -162,4 +163,20 @@ EVP_PKEY *renew_p11_pubkey(struct renew_p11 *p, const struct renew_cred *c)
         k = c->key_type == CKK_EC ? ec_pub(p, objs[i]) : rsa_pub(p, objs[i]);
     ERR_clear_error();
     return k;
+}
+
+static void cert_der(X509 *x, unsigned char *buf, size_t *len)
+{
+    int n = x ? i2d_X509(x, NULL) : 0;
+    unsigned char *p = buf;
+    *len = 0;
+    if (n > 0 && n <= RENEW_CERT_MAX && i2d_X509(x, &p) == n)
+        *len = (size_t)n;
+}
+
+void renew_result_certs(struct renew_result *res, const char *serial, X509 *old, X509 *nw)
+{
+    snprintf(res->serial, sizeof res->serial, "%s", serial);
+    cert_der(old != nw ? old : NULL, res->old_cert, &res->old_cert_len);
+    cert_der(nw, res->new_cert, &res->new_cert_len);
 }

@@ -22,4 +22,7 @@ int renew_cred_check(struct renew_p11 *p, const struct renew_cred *c, EVP_PKEY *
  * key object, else the private key's public attributes). */
 EVP_PKEY *renew_p11_pubkey(struct renew_p11 *p, const struct renew_cred *c);
 
+/* Fills a renew_result's certificates (either X509 may be NULL) and serial. */
+void renew_result_certs(struct renew_result *res, const char *serial, X509 *old, X509 *nw);
+
 #endif
