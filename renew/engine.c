@@ -512,6 +512,7 @@ static int run(struct run *r, char *pin, size_t pin_len, struct renew_result *re
     }
     X509 *c = r->issued ? r->issued : r->nw ? r->nw->x509 : NULL;
     res->outcome = RENEW_RENEWED;
+    renew_result_certs(res, r->p.serial, r->old ? r->old->x509 : NULL, c);
     if (c) {
         res->new_not_after = renew_asn1_time(X509_get0_notAfter(c));
         BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(c), NULL);
