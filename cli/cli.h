@@ -20,6 +20,7 @@ struct cli_opts {
     bool json, notify, yes, quiet, verbose, force;
     int days;               /* -1: not given */
     const char *pin_source, *module, *token, *ca_url, *ca_cert, *config;
+    const char *exec;       /* --exec CMD: run after a renewal */
 };
 
 /* Parses argv; 0 on success, else RENEW_E_USAGE with err set. */
@@ -28,7 +29,7 @@ void cli_usage(FILE *f);
 
 /* conf/cardrenew.conf: key=value, # comments. */
 struct cli_config {
-    char ca_url[512], ca_cert[512], module[512], token[512];
+    char ca_url[512], ca_cert[512], module[512], token[512], exec[512];
     int renew_days;         /* -1: not set */
 };
 /* Reads path (or, if NULL, the first of the default places that exists;
@@ -46,7 +47,7 @@ int cli_sysconfdir_for(const char *exe, char *out, size_t outlen);
 
 /* What applies, after precedence: flags > environment > file > default. */
 struct cli_settings {
-    const char *ca_url, *ca_cert, *module, *token;
+    const char *ca_url, *ca_cert, *module, *token, *exec;
     int days;
 };
 void cli_settings_resolve(const struct cli_opts *o, const struct cli_config *c,
@@ -85,6 +86,14 @@ int cli_check_line(const struct renew_cert_info *c, size_t n, int days,
  * the outcome. Problems go to stderr as one line; never fatal. */
 void cli_remind(const struct cli_opts *o, const struct renew_cert_info *c, size_t n, int rc,
                 const char *line);
+/* After a successful renewal (hooks.c): runs exec_cmd (through /bin/sh -c;
+ * NULL: none), then every executable in dir, with CARDRENEW_NEW_CERT,
+ * CARDRENEW_OLD_CERT (PEM files), CARDRENEW_SERIAL, CARDRENEW_NOT_AFTER.
+ * Each failure is one line on stderr; returns how many failed. */
+int cli_run_hooks(const char *exec_cmd, const char *dir, const struct renew_result *res);
+/* $CARDRENEW_HOOK_DIR, else SYSCONFDIR/cardrenew/renewed.d. */
+const char *cli_hook_dir(void);
+
 /* The notification's urgency (freedesktop: 0 low, 1 normal, 2 critical). */
 enum { CLI_URGENCY_LOW, CLI_URGENCY_NORMAL, CLI_URGENCY_CRITICAL };
 int cli_notify_urgency(long days_left);

@@ -53,6 +53,8 @@ int cli_config_parse(const char *text, const char *name, struct cli_config *c,
             dst = c->module;
         else if (strcmp(k, "token") == 0)
             dst = c->token;
+        else if (strcmp(k, "exec") == 0)
+            dst = c->exec;
         else if (strcmp(k, "renew_days") == 0) {
             char *end;
             long d = strtol(v, &end, 10);
@@ -65,7 +67,7 @@ int cli_config_parse(const char *text, const char *name, struct cli_config *c,
             continue;
         } else {
             snprintf(err, errlen, "%s:%d: unknown setting \"%s\" (known: ca_url, ca_cert, "
-                     "renew_days, module, token)", name, lineno, k);
+                     "renew_days, module, token, exec)", name, lineno, k);
             return RENEW_E_USAGE;
         }
         if (strlen(v) >= 512) {
@@ -134,5 +136,6 @@ void cli_settings_resolve(const struct cli_opts *o, const struct cli_config *c,
     s->ca_cert = pick(o->ca_cert, env_cert, c->ca_cert);
     s->module = pick(o->module, getenv("CARDRENEW_MODULE"), c->module);
     s->token = pick(o->token, NULL, c->token);
+    s->exec = pick(o->exec, NULL, c->exec);
     s->days = o->days >= 0 ? o->days : c->renew_days >= 0 ? c->renew_days : RENEW_DEFAULT_DAYS;
 }

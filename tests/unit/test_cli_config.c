@@ -19,13 +19,15 @@ static void test_parse(void **state)
     c.renew_days = -1;
     assert_int_equal(cli_config_parse("# comment\n\n ca_url = http://ca:80/.well-known/cmp \n"
                                       "ca_cert=/etc/ca.pem\nrenew_days = 42\n"
-                                      "module=softhsm2\ntoken=pkcs11:token=A", "t", &c,
+                                      "module=softhsm2\ntoken=pkcs11:token=A\n"
+                                      "exec = /usr/local/bin/after-renewal --all", "t", &c,
                                       err, sizeof err), 0);
     assert_string_equal(c.ca_url, "http://ca:80/.well-known/cmp");
     assert_string_equal(c.ca_cert, "/etc/ca.pem");
     assert_int_equal(c.renew_days, 42);
     assert_string_equal(c.module, "softhsm2");
     assert_string_equal(c.token, "pkcs11:token=A");
+    assert_string_equal(c.exec, "/usr/local/bin/after-renewal --all");
 }
 
 static void test_parse_errors(void **state)
