@@ -147,7 +147,7 @@ static int do_renew(const struct cli_opts *o, const struct cli_settings *s,
                "browsers do so by themselves; for ssh-agent, run ssh-add -e and ssh-add -s "
                "again with the card's PKCS#11 module.\n");
     }
-    return 0;
+    return cli_run_hooks(s->exec, cli_hook_dir(), &res) ? RENEW_E_HOOK : 0;
 }
 
 int main(int argc, char **argv)

@@ -7,7 +7,7 @@
 
 enum opt {
     OPT_STATUS, OPT_JSON, OPT_CHECK, OPT_DAYS, OPT_NOTIFY, OPT_RENEW, OPT_PIN_SOURCE,
-    OPT_YES, OPT_FORCE, OPT_DIAGNOSE, OPT_MODULE, OPT_TOKEN, OPT_CA, OPT_CA_CERT, OPT_CONFIG,
+    OPT_YES, OPT_FORCE, OPT_DIAGNOSE, OPT_MODULE, OPT_TOKEN, OPT_CA, OPT_CA_CERT, OPT_CONFIG, OPT_EXEC,
     OPT_QUIET, OPT_VERBOSE, OPT_VERSION, OPT_HELP,
 };
 
@@ -32,6 +32,7 @@ static const struct {
     { "ca", OPT_CA, "URL", "the CA's CMP URL" },
     { "ca-cert", OPT_CA_CERT, "FILE", "the CA certificate(s) to trust (PEM)" },
     { "config", OPT_CONFIG, "FILE", "configuration file" },
+    { "exec", OPT_EXEC, "CMD", "with --renew: run CMD (sh -c) after a renewal" },
     { "quiet", OPT_QUIET, NULL, "print errors only" },
     { "verbose", OPT_VERBOSE, NULL, "print more detail" },
     { "version", OPT_VERSION, NULL, "print the version" },
@@ -52,7 +53,7 @@ void cli_usage(FILE *f)
     fprintf(f, "\nExit codes: 0 ok, 1 usage, 2 no card, 3 wrong PIN, 4 PIN blocked,\n"
                "5 expired (RA renewal), 6 CA unreachable or refused, 7 card error,\n"
                "8 not supported here, 9 renewal journal damaged (moved aside), 10 renewal due,\n"
-               "11 expired (--check). See cardrenew(1).\n");
+               "11 expired (--check), 12 renewed but a hook failed. See cardrenew(1).\n");
 }
 
 static int set_cmd(struct cli_opts *o, enum cli_cmd c, const char *name, char *err, size_t n)
@@ -129,6 +130,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
         case OPT_CA: o->ca_url = val; break;
         case OPT_CA_CERT: o->ca_cert = val; break;
         case OPT_CONFIG: o->config = val; break;
+        case OPT_EXEC: o->exec = val; break;
         }
         if (rc)
             return rc;
