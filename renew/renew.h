@@ -134,8 +134,10 @@ struct renew_result {
     enum renew_outcome outcome;
     time_t new_not_after;
     char new_serial_hex[80];
-    time_t current_not_after;   /* RENEW_NOT_DUE, RENEW_ALREADY_RENEWED */
-    char serial[33];            /* the token's serial */
+    /* The expiry of the certificate this run found (0: none); set from the
+     * moment the card's credentials are read, also when renew_run fails. */
+    time_t current_not_after;
+    char serial[33];            /* the token's serial, once a token is open */
     /* RENEW_RENEWED: the certificates before and after, DER. A length of 0
      * when not known (the old one, when a rerun finished a renewal after
      * it was already removed) or longer than RENEW_CERT_MAX. */
