@@ -416,6 +416,7 @@ static int run(struct run *r, char *pin, size_t pin_len, struct renew_result *re
     EVP_PKEY *oldkey = NULL, *oldpub = NULL;
     int rc, removed;
     /* Locked first, so a second run spends no PIN try. */
+    snprintf(res->serial, sizeof res->serial, "%s", r->p.serial);
     if ((r->lock = renew_journal_lock(r->p.serial, r->e)) < 0)
         return r->e->code;
     if ((rc = renew_p11_login(&r->p, pin, pin_len, r->e)))
@@ -429,6 +430,8 @@ static int run(struct run *r, char *pin, size_t pin_len, struct renew_result *re
         return rc;
     if ((rc = pick(r, &pair)))
         return rc;
+    if (complete(r->old))
+        res->current_not_after = not_after(r->old);
     struct renew_seen s = {
         .journal = r->j.state > RENEW_J_NONE && r->j.state < RENEW_J_DONE,
         .jstate = r->j.state,
