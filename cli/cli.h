@@ -94,6 +94,13 @@ int cli_run_hooks(const char *exec_cmd, const char *dir, const struct renew_resu
 /* $CARDRENEW_HOOK_DIR, else SYSCONFDIR/cardrenew/renewed.d. */
 const char *cli_hook_dir(void);
 
+/* The syslog line after --renew (log.c): code is renew_run's result (or
+ * RENEW_E_HOOK), msg its error line. cli_log_format returns the priority
+ * and fills out; cli_log_renewal sends it (LOG_AUTHPRIV). */
+int cli_log_format(int code, const struct renew_result *res, const char *user,
+                   const char *msg, char *out, size_t n);
+void cli_log_renewal(int code, const struct renew_result *res, const char *msg);
+
 /* The notification's urgency (freedesktop: 0 low, 1 normal, 2 critical). */
 enum { CLI_URGENCY_LOW, CLI_URGENCY_NORMAL, CLI_URGENCY_CRITICAL };
 int cli_notify_urgency(long days_left);
