@@ -125,6 +125,7 @@ static int do_renew(const struct cli_opts *o, const struct cli_settings *s,
     clock_gettime(CLOCK_MONOTONIC, &u.t0);
     struct renew_when when = { s->days, o->force };
     int rc = renew_run(t, &ca, &when, pin, pin_len, &h, &res, &e);
+    cli_log_renewal(rc, &res, rc ? e.msg : NULL);
     renew_wipe(pin, sizeof pin);
     if (rc)
         return fail(rc, e.msg);
