@@ -51,20 +51,49 @@ static int url_parse(const struct renew_ca *ca, struct url *u, struct renew_err 
     return 0;
 }
 
+/* Where a connection to the CA goes first: the proxy that http_proxy and
+ * no_proxy choose for this host, as OSSL_CMP's own transfer will use it,
+ * else the CA itself. */
+static int first_hop(const struct url *u, char *hp, size_t n, const char **proxy)
+{
+    char *host = NULL, *port = NULL;
+    int ssl;
+    *proxy = OSSL_HTTP_adapt_proxy(NULL, NULL, u->host, u->ssl);
+    if (!*proxy)
+        return snprintf(hp, n, "%s:%s", u->host, u->port) < (int)n ? 0 : -1;
+    if (!OSSL_HTTP_parse_url(*proxy, &ssl, NULL, &host, &port, NULL, NULL, NULL, NULL))
+        return -1;
+    int r = snprintf(hp, n, "%s:%s", host, port) < (int)n ? 0 : -1;
+    OPENSSL_free(host);
+    OPENSSL_free(port);
+    return r;
+}
+
 int renew_cmp_reachable(const struct renew_ca *ca, struct renew_err *e)
 {
     struct url u;
+    const char *proxy;
+    char hp[600];
     int rc = url_parse(ca, &u, e);
     if (rc)
         return rc;
-    char hp[300];
-    snprintf(hp, sizeof hp, "%s:%s", u.host, u.port);
+    if (first_hop(&u, hp, sizeof hp, &proxy) != 0) {
+        ERR_clear_error();
+        url_free(&u);
+        return renew_fail(e, RENEW_E_USAGE, "the proxy \"%s\" (http_proxy) is not a valid "
+                          "URL: fix http_proxy or set no_proxy for the CA", proxy ? proxy : "");
+    }
     BIO *b = BIO_new_connect(hp);
     int ok = b && BIO_set_nbio(b, 1) > 0 &&
              BIO_do_connect_retry(b, ca->timeout > 0 ? ca->timeout : DEFAULT_TIMEOUT, -1) > 0;
     BIO_free_all(b);
     ERR_clear_error();
     url_free(&u);
+    if (!ok && proxy)
+        return renew_fail(e, RENEW_E_CA,
+                          "the proxy %s (http_proxy) for the certificate authority at %s cannot "
+                          "be reached: check the proxy setting and the network connection", proxy,
+                          ca->url);
     if (!ok)
         return renew_fail(e, RENEW_E_CA,
                           "the certificate authority at %s cannot be reached: check the network connection and retry later",
