@@ -75,6 +75,9 @@ bool cli_ask_yes(const char *question);
 
 /* Output. */
 void cli_date(time_t t, char *out, size_t outlen);     /* 21-Nov-2019 */
+void cli_iso_date(time_t t, char *out, size_t outlen); /* 2019-11-21T00:00:00Z */
+/* The certificate that expires first; NULL when n is 0. */
+const struct renew_cert_info *cli_soonest(const struct renew_cert_info *c, size_t n);
 void cli_print_status(FILE *f, const struct renew_cert_info *c, size_t n, bool json);
 /* The --check line and exit code for the soonest-expiring certificate. */
 int cli_check_line(const struct renew_cert_info *c, size_t n, int days,

@@ -108,7 +108,6 @@ int cli_run_hooks(const char *exec_cmd, const char *dir, const struct renew_resu
     char *envp[5];
     size_t ne = 0;
     int failed = 0;
-    struct tm tm;
     const char *t = getenv("TMPDIR");
     snprintf(base, sizeof base, "%s/cardrenew-hook.XXXXXX", t && *t == '/' ? t : "/tmp");
     if (!mkdtemp(base)) {
@@ -128,11 +127,9 @@ int cli_run_hooks(const char *exec_cmd, const char *dir, const struct renew_resu
     }
     snprintf(e_serial, sizeof e_serial, "CARDRENEW_SERIAL=%s", res->serial);
     envp[ne++] = e_serial;
-    if (gmtime_r(&res->new_not_after, &tm) &&
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm)) {
-        snprintf(e_after, sizeof e_after, "CARDRENEW_NOT_AFTER=%s", when);
-        envp[ne++] = e_after;
-    }
+    cli_iso_date(res->new_not_after, when, sizeof when);
+    snprintf(e_after, sizeof e_after, "CARDRENEW_NOT_AFTER=%s", when);
+    envp[ne++] = e_after;
     envp[ne] = NULL;
 
     if (exec_cmd && *exec_cmd) {

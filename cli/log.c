@@ -11,8 +11,9 @@
 
 static void iso(time_t t, char *out, size_t n)
 {
-    struct tm tm;
-    if (!t || !gmtime_r(&t, &tm) || !strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
+    if (t)
+        cli_iso_date(t, out, n);
+    else
         snprintf(out, n, "unknown");
 }
 

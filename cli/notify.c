@@ -259,12 +259,9 @@ static void renew_now(GDBusConnection *bus, const struct cli_opts *o)
 void cli_remind(const struct cli_opts *o, const struct renew_cert_info *c, size_t n, int rc,
                 const char *line)
 {
-    const struct renew_cert_info *soon = NULL;
+    const struct renew_cert_info *soon = cli_soonest(c, n);
     char err[CLI_ERR_MAX], d[32], body[512];
     bool renew;
-    for (size_t i = 0; i < n; i++)
-        if (!soon || difftime(c[i].not_after, soon->not_after) < 0)
-            soon = &c[i];
     if (!soon || (rc != RENEW_CHECK_DUE && rc != RENEW_CHECK_EXPIRED))
         return;
     GDBusConnection *bus = session_bus(err, sizeof err);

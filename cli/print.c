@@ -18,7 +18,7 @@ void cli_date(time_t t, char *out, size_t outlen)
     snprintf(out, outlen, "%02d-%s-%04d", tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900);
 }
 
-static void iso(time_t t, char *out, size_t outlen)
+void cli_iso_date(time_t t, char *out, size_t outlen)
 {
     struct tm tm;
     if (!gmtime_r(&t, &tm) || !strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm))
@@ -46,8 +46,8 @@ void cli_print_status(FILE *f, const struct renew_cert_info *c, size_t n, bool j
     if (json) {
         fputs("[", f);
         for (size_t i = 0; i < n; i++) {
-            iso(c[i].not_before, nb, sizeof nb);
-            iso(c[i].not_after, na, sizeof na);
+            cli_iso_date(c[i].not_before, nb, sizeof nb);
+            cli_iso_date(c[i].not_after, na, sizeof na);
             fputs(i ? ",\n {" : "\n {", f);
             fputs("\"serial\": ", f); json_str(f, c[i].serial);
             fputs(", \"family\": ", f); json_str(f, c[i].family);
@@ -76,14 +76,20 @@ void cli_print_status(FILE *f, const struct renew_cert_info *c, size_t n, bool j
     }
 }
 
-int cli_check_line(const struct renew_cert_info *c, size_t n, int days, char *line,
-                   size_t linelen)
+const struct renew_cert_info *cli_soonest(const struct renew_cert_info *c, size_t n)
 {
     const struct renew_cert_info *soon = NULL;
-    char d[32];
     for (size_t i = 0; i < n; i++)
         if (!soon || difftime(c[i].not_after, soon->not_after) < 0)
             soon = &c[i];
+    return soon;
+}
+
+int cli_check_line(const struct renew_cert_info *c, size_t n, int days, char *line,
+                   size_t linelen)
+{
+    const struct renew_cert_info *soon = cli_soonest(c, n);
+    char d[32];
     if (!soon) {
         snprintf(line, linelen, "Your smartcard is empty: ask your RA to cancel and re-issue it.");
         return RENEW_E_TOKEN;
