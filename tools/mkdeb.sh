@@ -43,6 +43,9 @@ printf 'cardrenew (%s) unstable; urgency=medium\n\n  * Built from %s.\n\n -- %s 
     "$VERSION" "$(git rev-parse --short HEAD 2>/dev/null || echo the source tree)" \
     "${DEB_MAINTAINER:-cardrenew maintainers <cardrenew@localhost>}" "$date" |
     gzip -9n >"$doc/changelog.gz"
+# The hook examples (copy into /etc/cardrenew/renewed.d/ and chmod +x).
+mkdir -p "$doc/examples"
+install -m 0644 conf/renewed.d/* "$doc/examples/"
 find "$stage" -type d -exec chmod 0755 {} +
 
 # Shared-library dependencies, as dpkg-shlibdeps reads them.

@@ -56,6 +56,8 @@ LC_ALL=C sort >"$T/want" <<WANT
 ./usr/lib/systemd/user/cardrenew-check.timer
 ./usr/share/doc/cardrenew/changelog.gz
 ./usr/share/doc/cardrenew/copyright
+./usr/share/doc/cardrenew/examples/ssh-agent
+./usr/share/doc/cardrenew/examples/ssh-authorized-keys
 ./usr/share/man/man1/cardrenew.1.gz
 ./usr/share/p11-kit/modules/cardrenew.module
 WANT
