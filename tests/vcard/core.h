@@ -61,6 +61,7 @@ struct vc_run_opts {
     int port;
     const char *trace;
     const char *control;
+    const char *clock;      /* "real": the real-card clock; NULL: off */
     struct vc_faults faults;
 };
 int vc_run(const struct vc_run_opts *o);

@@ -19,14 +19,14 @@ static const char usage[] =
 "       vcard info --image FILE\n"
 "       vcard run --image FILE [--host 127.0.0.1] [--port 35963] [--trace FILE]\n"
 "             [--control PATH] [--vanish-after N] [--tear-after K] [--mute]\n"
-"             [--latency-us N]\n"
+"             [--latency-us N] [--clock real]\n"
 "       vcard ctl --control PATH COMMAND...\n"
 "       vcard wait-ready [--readers N] [--timeout-ms MS]\n"
 "       vcard send [--reader N] < APDUS   (hex, one a line; via PC/SC)\n";
 
 struct opts {
     const char *profile, *image, *holder, *serial, *pin_file, *type, *pubout,
-               *cert, *kind, *host, *trace, *control;
+               *cert, *kind, *host, *trace, *control, *clock;
     long port, readers, reader, timeout_ms;
     struct vc_faults faults;
     int rest;                   /* index of the first non-option argument */
@@ -56,6 +56,7 @@ static int parse(int argc, char **argv, struct opts *o)
         { "--host", offsetof(struct opts, host) },
         { "--trace", offsetof(struct opts, trace) },
         { "--control", offsetof(struct opts, control) },
+        { "--clock", offsetof(struct opts, clock) },
     };
     int i;
 
@@ -333,7 +334,8 @@ static int cmd_run(const struct opts *o)
 {
     struct vc_run_opts r = {
         .image = o->image, .host = o->host, .port = (int)o->port,
-        .trace = o->trace, .control = o->control, .faults = o->faults,
+        .trace = o->trace, .control = o->control, .clock = o->clock,
+        .faults = o->faults,
     };
 
     if (need(o->image, "--image"))

@@ -6,6 +6,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/rsa.h>
 
+#include "tests/vcard/clock.h"
 #include "tests/vcard/o_card.h"
 
 #define ALG_PKCS1      0x12
@@ -144,6 +145,7 @@ static uint16_t sign(EVP_PKEY *k, uint8_t alg, const uint8_t *in, size_t n,
     }
     if (alloc_out(r, klen) != SW_OK)
         return SW_ERROR;
+    vc_clock_key_op(k);
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
     int ok = ctx && EVP_PKEY_sign_init(ctx) > 0;
     if (ok && alg == ALG_PSS)
@@ -181,6 +183,7 @@ static uint16_t decipher(EVP_PKEY *k, const uint8_t *in, size_t n, struct o_resp
     if (alloc_out(r, klen) != SW_OK)
         return SW_ERROR;
     r->fixed = false;
+    vc_clock_key_op(k);
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
     int ok = ctx && EVP_PKEY_decrypt_init(ctx) > 0 &&
              EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0 &&

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 
+#include "tests/vcard/clock.h"
 #include "tests/vcard/o_card.h"
 
 bool vc_o_pin_valid(const char *pin, size_t len, size_t min, size_t max)
@@ -58,6 +59,7 @@ static uint16_t check(struct o_card *c, uint8_t ref, const uint8_t *d,
     bool *ok = flag(c, ref);
     if (s->tries == 0)
         return SW_BLOCKED;
+    vc_clock_pin();
     if (!matches(s, d, n)) {
         s->tries--;
         *ok = false;

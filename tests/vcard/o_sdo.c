@@ -7,6 +7,7 @@
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
 
+#include "tests/vcard/clock.h"
 #include "tests/vcard/o_card.h"
 
 #define CLS_CHV 0x01
@@ -115,6 +116,7 @@ int vc_o_keygen(struct o_slot *s, enum o_keytype t, unsigned bits)
     }
     if (!k)
         return -1;
+    vc_clock_key_gen(k);
     s->key = k;
     s->pending = O_KEY_NONE;
     return 0;

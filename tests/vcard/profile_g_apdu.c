@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rsa.h>
 
+#include "tests/vcard/clock.h"
 #include "tests/vcard/profile_g.h"
 
 static const uint8_t g_aid[] = {
@@ -261,6 +262,7 @@ static size_t cmd_get_data(struct g_state *s, const struct apdu *c,
 static size_t pin_check(struct g_state *s, const uint8_t *blk, struct out *o)
 {
     *o->persist = true;
+    vc_clock_pin();
     if (CRYPTO_memcmp(blk, s->pin, G_PIN_BLOCK) != 0) {
         s->tries--;
         s->verified = false;
@@ -376,6 +378,7 @@ static size_t rsa_op(struct g_state *s, const struct apdu *c, uint8_t *r,
     size_t outlen = sizeof out, rl;
     int ok = 0;
 
+    vc_clock_key_op(k);
     if (ctx && (sign ? EVP_PKEY_sign_init(ctx) : EVP_PKEY_decrypt_init(ctx))
         == 1 && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1)
         ok = sign ? EVP_PKEY_sign(ctx, out, &outlen, in, inlen)
@@ -446,6 +449,7 @@ static size_t cmd_keygen(struct g_state *s, const struct apdu *c,
     *slot = vc_g_rsa_generate(bits);
     if (!*slot)
         return sw(o->resp, 0x6F00);
+    vc_clock_key_gen(*slot);
     *o->persist = true;
     return answer(s, c, o->resp, n, vc_g_modulus(*slot, n, sizeof n));
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <openssl/crypto.h>
 
+#include "tests/vcard/clock.h"
 #include "tests/vcard/core.h"
 
 #define MAX_CLIENTS 8
@@ -150,9 +151,14 @@ static int handle_apdu(struct runner *r, const uint8_t *cmd, size_t len)
     uint8_t resp[VC_RESP_MAX];
     size_t rlen;
     bool pin;
+    enum vc_step st;
+    long model_us, card_us;
+    char note[80];
 
-    switch (vc_step(&r->card, r->o->image, &r->f, cmd, len, resp, &rlen,
-                    &pin)) {
+    vc_clock_begin();
+    st = vc_step(&r->card, r->o->image, &r->f, cmd, len, resp, &rlen, &pin);
+    vc_clock_end(len, rlen, &model_us, &card_us);
+    switch (st) {
     case VC_SILENT:
         vc_trace_apdu(r->trace, cmd, len, NULL, 0, pin);
         return 0;
@@ -170,6 +176,12 @@ static int handle_apdu(struct runner *r, const uint8_t *cmd, size_t len)
     if (send_frame(r->vfd, resp, rlen) != 0)
         drop_vpcd(r, "vpcd connection lost while answering");
     vc_trace_apdu(r->trace, cmd, len, resp, rlen, pin);
+    if (vc_clock_on()) {
+        /* Read by tests/bench: the modelled time and the card's own. */
+        snprintf(note, sizeof note, "clock model_us=%ld card_us=%ld",
+                 model_us, card_us);
+        vc_trace_note(r->trace, note);
+    }
     OPENSSL_cleanse(resp, rlen);
     return 0;
 }
@@ -368,6 +380,16 @@ int vc_run(const struct vc_run_opts *o)
     if (vc_image_load(o->image, &r.card, err, sizeof err) != 0) {
         fprintf(stderr, "vcard: %s\n", err);
         return 1;
+    }
+    if (o->clock) {
+        const struct vc_clock_model *m = vc_clock_model(r.card.prof->name);
+
+        if (strcmp(o->clock, "real") != 0 || !m) {
+            fprintf(stderr, "vcard: --clock %s: want \"real\" (profiles G, O)\n",
+                    o->clock);
+            goto out;
+        }
+        vc_clock_use(m);
     }
     if (o->trace) {
         r.trace = fopen(o->trace, "ae");

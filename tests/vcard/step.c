@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tests/vcard/clock.h"
 #include "tests/vcard/core.h"
 
 /* The command that crossed the tear point never completed: take the card
@@ -51,6 +52,7 @@ enum vc_step vc_step(struct vc_card *card, const char *image,
     }
     if (!persist)
         return VC_ANSWER;
+    vc_clock_written(vc_apdu_data_len(cmd, len));
     if (f->tear_after >= 0) {
         long dl = (long)vc_apdu_data_len(cmd, len);
 
