@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "tests/vcard/clock.h"
 #include "tests/vcard/core.h"
 
 #define PIN_OK "0020000108123456FFFFFFFFFF"
@@ -355,6 +356,49 @@ static void test_registry(void **state)
     assert_null(vc_profile_find(NULL));
 }
 
+/* The real-card clock charges what each command did, on profile G's
+ * model: wire bytes and overhead always, a PIN check, EEPROM bytes. */
+static long clocked(struct fx *x, const char *hex, size_t rlen)
+{
+    long model, card;
+
+    vc_clock_begin();
+    ok(x, hex);
+    vc_clock_end(strlen(hex) / 2, rlen, &model, &card);
+    assert_true(card >= 0);
+    return model;
+}
+
+static void test_real_clock(void **state)
+{
+    struct fx *x = *state;
+    const struct vc_clock_model *g = vc_clock_model("G");
+
+    assert_non_null(g);
+    assert_null(vc_clock_model("X"));
+    vc_clock_use(NULL);
+    assert_int_equal(clocked(x, SEL_EF, 2), 0);
+    vc_clock_use(g);
+    assert_true(vc_clock_on());
+    /* A select: overhead and bytes only. */
+    assert_int_equal(clocked(x, SEL_EF, 2),
+                     g->apdu_us + (9 + 2 + 8) * g->byte_us);
+    /* VERIFY: a PIN check; a wrong one writes the try counter (the
+     * command's 8 data bytes), a right one at full tries writes nothing. */
+    assert_int_equal(clocked(x, "0020000108654321FFFFFFFFFF", 2),
+                     g->apdu_us + (13 + 2 + 8) * g->byte_us + g->pin_us +
+                     8 * g->eeprom_byte_us);
+    clocked(x, PIN_OK, 2);
+    assert_int_equal(clocked(x, PIN_OK, 2),
+                     g->apdu_us + (13 + 2 + 8) * g->byte_us + g->pin_us);
+    /* UPDATE BINARY of 3 bytes after the PIN: 3 EEPROM bytes. */
+    ok(x, SEL_EF);
+    assert_int_equal(clocked(x, "00D6006E03AABBCC", 2),
+                     g->apdu_us + (8 + 2 + 8) * g->byte_us +
+                     3 * g->eeprom_byte_us);
+    vc_clock_use(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
@@ -368,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_data_len),
         cmocka_unit_test_setup_teardown(test_trace_masks_pin, setup, teardown),
         cmocka_unit_test(test_registry),
+        cmocka_unit_test_setup_teardown(test_real_clock, setup, teardown),
     };
     return cmocka_run_group_tests(t, NULL, NULL);
 }
