@@ -120,6 +120,9 @@ static int do_renew(const struct cli_opts *o, const struct cli_settings *s,
     if (!o->yes && !cli_have_tty())
         return fail(RENEW_E_USAGE, "no terminal to confirm the renewal on: add --yes to renew "
                                    "without asking");
+    /* Settings that cannot work are found before the PIN or the card. */
+    if (renew_ca_usable(&ca, &e))
+        return fail(e.code, e.msg);
     if (cli_pin_read(o->pin_source, pin, sizeof pin, &pin_len, err, sizeof err))
         return fail(RENEW_E_USAGE, err);
     clock_gettime(CLOCK_MONOTONIC, &u.t0);

@@ -53,7 +53,8 @@ void cli_usage(FILE *f)
     fprintf(f, "\nExit codes: 0 ok, 1 usage, 2 no card, 3 wrong PIN, 4 PIN blocked,\n"
                "5 expired (RA renewal), 6 CA unreachable or refused, 7 card error,\n"
                "8 not supported here, 9 renewal journal damaged (moved aside), 10 renewal due,\n"
-               "11 expired (--check), 12 renewed but a hook failed. See cardrenew(1).\n");
+               "11 expired (--check), 12 renewed but a hook failed, 13 renewal declined.\n"
+               "See cardrenew(1).\n");
 }
 
 static int set_cmd(struct cli_opts *o, enum cli_cmd c, const char *name, char *err, size_t n)
@@ -142,6 +143,11 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
     if (o->cmd == CLI_NONE) {
         snprintf(err, errlen, "say what to do: --status, --check, --renew or --diagnose "
                               "(see cardrenew --help)");
+        return RENEW_E_USAGE;
+    }
+    if (o->json && (o->cmd == CLI_CHECK || o->cmd == CLI_RENEW)) {
+        snprintf(err, errlen, "--json goes with --status and --diagnose; --check and --renew "
+                              "answer with their exit code (see cardrenew(1))");
         return RENEW_E_USAGE;
     }
     if (o->pin_source) {

@@ -37,7 +37,10 @@ static int url_parse(const struct renew_ca *ca, struct url *u, struct renew_err 
     if (!ca->url || !*ca->url)
         return renew_fail(e, RENEW_E_USAGE,
                           "no CA configured: set ca_url in the configuration or give --ca URL");
-    if (!OSSL_HTTP_parse_url(ca->url, &u->ssl, NULL, &u->host, &u->port, &portnum,
+    /* OpenSSL takes a bare word for a host name: ask for the scheme. */
+    bool schemed = strncmp(ca->url, "http://", 7) == 0 || strncmp(ca->url, "https://", 8) == 0;
+    if (!schemed || strpbrk(ca->url, " \t\r\n") ||
+        !OSSL_HTTP_parse_url(ca->url, &u->ssl, NULL, &u->host, &u->port, &portnum,
                              &u->path, NULL, NULL)) {
         ERR_clear_error();
         return renew_fail(e, RENEW_E_USAGE, "the CA URL \"%s\" is not a valid http URL: check --ca or ca_url", ca->url);
@@ -67,6 +70,18 @@ static int first_hop(const struct url *u, char *hp, size_t n, const char **proxy
     OPENSSL_free(host);
     OPENSSL_free(port);
     return r;
+}
+
+int renew_ca_usable(const struct renew_ca *ca, struct renew_err *e)
+{
+    struct url u;
+    int rc = url_parse(ca, &u, e);
+    if (rc)
+        return rc;
+    url_free(&u);
+    X509_STORE *st = renew_trust_load(ca->cert_file, e);
+    X509_STORE_free(st);
+    return st ? 0 : e->code;
 }
 
 int renew_cmp_reachable(const struct renew_ca *ca, struct renew_err *e)

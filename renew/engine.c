@@ -232,7 +232,7 @@ static int preflight(struct run *r, bool need_ca, EVP_PKEY *oldkey)
             return renew_fail(r->e, RENEW_E_EXPIRED,
                               "your certificate has expired: ask your RA for an RA renewal");
         step(r, "checking the certificate authority");
-        if ((rc = renew_cmp_reachable(r->ca, r->e)))
+        if ((rc = renew_ca_usable(r->ca, r->e)) || (rc = renew_cmp_reachable(r->ca, r->e)))
             return rc;
     }
     return 0;
@@ -485,7 +485,7 @@ static int run(struct run *r, char *pin, size_t pin_len, struct renew_result *re
         r->md_nid = NID_sha256;
     }
     if (r->h && r->h->confirm && !r->h->confirm(r->h->arg, &plan)) {
-        rc = renew_fail(r->e, RENEW_E_USAGE, "renewal not confirmed: nothing was changed");
+        rc = renew_fail(r->e, RENEW_E_DECLINED, "renewal not confirmed: nothing was changed");
         goto out;
     }
     if (plan.resuming)

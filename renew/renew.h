@@ -28,6 +28,7 @@ enum renew_code {
     RENEW_CHECK_DUE = 10,     /* --check: renewal due within the window */
     RENEW_CHECK_EXPIRED = 11, /* --check: already expired */
     RENEW_E_HOOK = 12,        /* renewed, but a hook run after it failed */
+    RENEW_E_DECLINED = 13,    /* the holder said no: nothing was changed */
 };
 
 #define RENEW_MSG_MAX 512
@@ -97,6 +98,10 @@ struct renew_ca {
     const char *cert_file;  /* PEM trust anchor(s) */
     int timeout;            /* seconds per message; 0: default */
 };
+
+/* The CA settings are usable (an http URL, a readable CA certificate):
+ * checked before anything touches the card. RENEW_E_USAGE otherwise. */
+int renew_ca_usable(const struct renew_ca *ca, struct renew_err *e);
 
 struct renew_plan {
     char serial[33];

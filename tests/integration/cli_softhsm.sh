@@ -136,6 +136,27 @@ expect 1 "--renew not confirmed" setsid "$CLI" --renew --module "$MOD" --pin-sou
 grep -q -- "--yes" "$T/err" || fail "not confirmed: $(cat "$T/err")"
 after=$(p11 --login --pin "$PIN" --list-objects | grep -c Object)
 [ "$before" = "$after" ] || fail "an unconfirmed renewal changed the token"
+# Settings that cannot work are refused before the PIN or the card: exit 1.
+expect 1 "--ca not a URL" "$CLI" --renew --yes --module "$MOD" --pin-source env:PIN --ca 'not a url'
+grep -q "not a valid http URL" "$T/err" || fail "--ca not a URL: $(cat "$T/err")"
+expect 1 "--ca-cert missing" "$CLI" --renew --yes --module "$MOD" --pin-source env:PIN \
+    --ca-cert "$T/no-such.pem"
+grep -q "cannot read a CA certificate" "$T/err" || fail "--ca-cert missing: $(cat "$T/err")"
+[ "$(p11 --login --pin "$PIN" --list-objects | grep -c Object)" = "$before" ] ||
+    fail "bad CA settings changed the token"
+expect 1 "--json with --renew" "$CLI" --renew --json --yes --module "$MOD" --pin-source env:PIN
+expect 1 "--json with --check" "$CLI" --check --json --module "$MOD"
+# A confirmation the holder declines: its own exit code, nothing changed.
+if command -v script >/dev/null; then
+    printf 'n\n' | script -qec "\"$CLI\" --renew --module \"$MOD\" --pin-source env:PIN" /dev/null \
+        >"$T/out" 2>&1
+    rc=$?
+    [ $rc = 13 ] || fail "declined confirmation: exit $rc, want 13: $(cat "$T/out")"
+    grep -q "not confirmed" "$T/out" || fail "declined: $(cat "$T/out")"
+    [ "$(p11 --login --pin "$PIN" --list-objects | grep -c Object)" = "$before" ] ||
+        fail "a declined renewal changed the token"
+    echo "ok: declined at the prompt -> 13"
+fi
 # ... the CA from the environment, overridden by --ca.
 expect 6 "--ca beats CARDRENEW_CA_URL" "$CLI" --renew --yes --module "$MOD" --pin-source env:PIN \
     --ca http://127.0.0.1:1/.well-known/cmp
