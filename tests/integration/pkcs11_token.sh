@@ -11,7 +11,8 @@
 # login works), slot ids kept across C_Finalize/C_Initialize, threads,
 # a forked child using the card beside its parent, and
 # C_WaitForSlotEvent woken by C_Finalize, the PIN counter as token flags
-# down to a blocked PIN. Both profiles.
+# down to a blocked PIN; with both traces on, no PIN in either. Both
+# profiles.
 # It runs under valgrind when installed; PKCS11_TEST_WRAP names another
 # wrapper (empty: none).
 set -u
@@ -84,7 +85,9 @@ fi
 if [ -z "${PKCS11_TEST_WRAP+set}" ] && command -v valgrind >/dev/null; then
     PKCS11_TEST_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
 fi
-CARDRENEW_TEST_TOKEN=1 CARDRENEW_MODULE=$M VCARD=$BUILD/vcard \
+# CARDRENEW_DEBUG reaches the processes the test starts too; the APDU
+# trace is the test process's own.
+CARDRENEW_TEST_TOKEN=1 CARDRENEW_MODULE=$M VCARD=$BUILD/vcard CARDRENEW_DEBUG=$T/debug \
     CARDRENEW_TEST_WRITER="sh $T/writer.sh" CARDRENEW_TEST_REMOVER="sh $T/remover.sh" \
     CARDRENEW_TEST_APDU_TRACE="$T/apdu.trace" ${PKCS11_TEST_WRAP:-} "$BUILD/tests/test_pkcs11_token" \
     >"$T/out" 2>&1
@@ -94,3 +97,23 @@ cat "$T/out"
 grep -q "PASSED.*19 test" "$T/out" ||
     { [ -z "${CARDRENEW_TEST_RENEW:-}" ] && grep -q "PASSED.*18 test" "$T/out"; } ||
     { echo "FAIL: test_pkcs11_token"; exit 1; }
+
+# The PINs (the card's and test_set_pin's new one) in neither trace: not
+# as text in CARDRENEW_DEBUG, not as O's ASCII or G's BCD block in
+# CARDRENEW_APDU_TRACE, where VERIFY and CHANGE REFERENCE DATA show masked.
+fail() { echo "FAIL: $*"; exit 1; }
+A=$T/apdu.trace
+grep -q "C_Login(session [0-9]*) -> CKR_OK" "$T/debug" || fail "CARDRENEW_DEBUG: no C_Login"
+grep -q "PIN length ${#CARDRENEW_PIN}" "$T/debug" || fail "CARDRENEW_DEBUG: no PIN length"
+grep -q "^> 00 20 00 [08]1 \[[0-9]* bytes masked\]" "$A" ||
+    fail "CARDRENEW_APDU_TRACE: no masked VERIFY"
+grep -q "^> [01]0 24 00 [08]1 \[[0-9]* bytes masked\]" "$A" ||
+    fail "CARDRENEW_APDU_TRACE: no masked CHANGE REFERENCE DATA"
+for p in "$CARDRENEW_PIN" 24681357; do
+    ascii=$(printf %s "$p" | od -An -tx1 | tr a-f A-F | xargs)
+    bcd=$(printf '%sFFFFFFFFFFFFFFFF' "$p" | cut -c1-16 | sed 's/../& /g; s/ $//')
+    grep -qF "$p" "$T/debug" && fail "CARDRENEW_DEBUG: a PIN in the trace"
+    grep -qF "$ascii" "$A" && fail "CARDRENEW_APDU_TRACE: a PIN (ASCII) in the trace"
+    grep -qF "$bcd" "$A" && fail "CARDRENEW_APDU_TRACE: a PIN (BCD) in the trace"
+done
+echo "ok   no PIN in CARDRENEW_DEBUG or CARDRENEW_APDU_TRACE"
