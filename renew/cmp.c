@@ -150,42 +150,67 @@ static int judge_cb(OSSL_CMP_CTX *ctx, X509 *cert, int fail_info, const char **t
 }
 
 /* What went wrong, from the CMP status and OpenSSL's error queue. */
-static int explain(OSSL_CMP_CTX *ctx, const struct renew_ca *ca, const struct verdict *v,
-                   X509 **refused, struct renew_err *e)
+/* The CA's own words for a refusal: its statusString, one line. */
+static void ca_words(OSSL_CMP_CTX *ctx, char *out, size_t n)
 {
-    char why[256] = "no answer";
-    bool not_accepted = false;
+    OSSL_CMP_PKIFREETEXT *t = OSSL_CMP_CTX_get0_statusString(ctx);
+    size_t k = 0;
+    out[0] = '\0';
+    for (int i = 0; t && i < sk_ASN1_UTF8STRING_num(t) && k + 1 < n; i++) {
+        const ASN1_UTF8STRING *s = sk_ASN1_UTF8STRING_value(t, i);
+        int len = snprintf(out + k, n - k, "%s%.*s", k ? "; " : "", ASN1_STRING_length(s),
+                           (const char *)ASN1_STRING_get0_data(s));
+        k = len > 0 ? k + (size_t)len : k;
+    }
+    for (char *q = out; *q; q++)
+        if ((unsigned char)*q < 0x20)
+            *q = ' ';
+}
+
+/* What went wrong, in plain words; OpenSSL's own detail goes to the
+ * debug hook (--verbose). */
+static int explain(OSSL_CMP_CTX *ctx, const struct renew_ca *ca, const struct verdict *v,
+                   const struct renew_hooks *h, X509 **refused, struct renew_err *e)
+{
+    char why[256] = "", detail[256] = "";
+    bool not_accepted = false, timeout = false;
     unsigned long err;
-    while ((err = ERR_get_error()) != 0) {
+    const char *data;
+    int flags;
+    while ((err = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
         if (ERR_GET_LIB(err) == ERR_LIB_CMP &&
             ERR_GET_REASON(err) == CMP_R_CERTIFICATE_NOT_ACCEPTED)
             not_accepted = true;
-        ERR_error_string_n(err, why, sizeof why);
+        ERR_error_string_n(err, detail, sizeof detail);
+        bool text = data && (flags & ERR_TXT_STRING);
+        timeout |= strstr(detail, "timeout") || (text && strstr(data, "timeout"));
+        if (h && h->debug) {
+            char line[512];
+            snprintf(line, sizeof line, "%s%s%s", detail, text ? ": " : "", text ? data : "");
+            h->debug(h->arg, line);
+        }
     }
     if (not_accepted && OSSL_CMP_CTX_get0_newCert(ctx)) {
         *refused = X509_dup(OSSL_CMP_CTX_get0_newCert(ctx));
         return renew_fail(e, RENEW_E_CA,
                           "the certificate authority at %s issued a certificate that cannot replace yours: %s",
-                          ca->url, v->why[0] ? v->why : why);
+                          ca->url, v->why[0] ? v->why : "OpenSSL's CMP client refused it");
     }
     int status = OSSL_CMP_CTX_get_status(ctx);
     if (status < 0 || status == OSSL_CMP_PKISTATUS_accepted ||
         status == OSSL_CMP_PKISTATUS_grantedWithMods)
-        return renew_fail(e, RENEW_E_CA,
-                          "the certificate authority at %s did not complete the renewal (%s): check the network and the CA certificate, then retry",
-                          ca->url, why);
+        return renew_fail(e, RENEW_E_CA, timeout
+            ? "the certificate authority at %s did not answer in time: nothing was changed; retry later"
+            : "the certificate authority at %s did not complete the renewal (the connection failed or the answer was not a valid CMP message): nothing was changed; check the network and the CA settings, then retry",
+            ca->url);
     int fi = OSSL_CMP_CTX_get_failInfoCode(ctx);
-    if (!OSSL_CMP_CTX_snprint_PKIStatus(ctx, why, sizeof why))
-        snprintf(why, sizeof why, "status %d", status);
-    for (char *q = why; *q; q++)
-        if (*q == '\n' || *q == '\r')
-            *q = ' ';
     if (fi > 0 && (fi & (1 << OSSL_CMP_PKIFAILUREINFO_certRevoked)))
         return renew_fail(e, RENEW_E_CA,
                           "the certificate authority says your certificate is revoked: ask your RA to cancel and re-issue your smartcard");
+    ca_words(ctx, why, sizeof why);
     return renew_fail(e, RENEW_E_CA,
-                      "the certificate authority refused the renewal (%s): ask your RA to renew your smartcard",
-                      why);
+                      "the certificate authority refused the renewal%s%s%s: ask your RA to renew your smartcard",
+                      why[0] ? " (\"" : "", why, why[0] ? "\")" : "");
 }
 
 int renew_cmp_kur(const struct renew_ca *ca, X509 *oldcert, EVP_PKEY *oldkey,
@@ -232,7 +257,7 @@ int renew_cmp_kur(const struct renew_ca *ca, X509 *oldcert, EVP_PKEY *oldkey,
     ERR_clear_error();
     X509 *cert = OSSL_CMP_exec_KUR_ses(ctx);
     if (!cert) {
-        rc = explain(ctx, ca, &v, refused, e);
+        rc = explain(ctx, ca, &v, h, refused, e);
         goto out;
     }
     if (!X509_up_ref(cert))

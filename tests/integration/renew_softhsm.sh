@@ -110,6 +110,7 @@ renew "http://127.0.0.1:$(cat "$T/refuse.port")/.well-known/cmp" 2>"$T/err" >/de
 rc=$?
 [ $rc = 6 ] || fail "refusing CA: exit $rc, want 6 ($(cat "$T/err"))"
 [ "$(objects)" = "$before" ] || { objects; fail "a refusing CA changed the token"; }
+grep -q '"this CA is set to refuse every request"' "$T/err" || fail "the CA's own words are not shown: $(cat "$T/err")"
 echo "ok: refusing CA -> 6: $(cat "$T/err")"
 
 # A CA that drops the connection, answers garbage, certifies another key,
@@ -121,6 +122,9 @@ for m in drop garbage wrongkey delay:4000; do
     rc=$?
     [ $rc = 6 ] || fail "CA misbehaving ($m): exit $rc, want 6 ($(cat "$T/err"))"
     [ "$(objects)" = "$before" ] || { objects; fail "a CA misbehaving ($m) changed the token"; }
+    # Plain words: OpenSSL's error strings only with --verbose.
+    grep -q 'error:[0-9A-F]*:' "$T/err" && fail "OpenSSL's wording for $m: $(cat "$T/err")"
+    case $m in delay:*) grep -q "did not answer in time" "$T/err" || fail "slow CA: $(cat "$T/err")" ;; esac
     echo "ok: CA $m -> 6: $(cat "$T/err")"
 done
 
