@@ -45,7 +45,11 @@ LDFLAGS += -fsanitize=thread
 endif
 
 # Each layer is every .c in its folder; a folder's main.c is its program.
-CARD_SRC  := $(wildcard card/*.c)
+# Each layer's plat_<platform>.c is its platform seam: plat_posix.c here,
+# plat_win.c in `make windows` (tools/windows.mk).
+PLAT      ?= posix
+plat_pick  = $(filter-out $(1)/plat_%.c,$(wildcard $(1)/*.c)) $(wildcard $(1)/plat_$(PLAT).c)
+CARD_SRC  := $(call plat_pick,card)
 P11_SRC   := $(wildcard pkcs11/*.c)
 RENEW_SRC := $(wildcard renew/*.c)
 CLI_SRC   := $(filter-out cli/main.c,$(wildcard cli/*.c))

@@ -20,16 +20,15 @@
  *
  * With no timeout (0: the default, and unit tests' scripted cards) the
  * calls run in the caller's thread, unbounded. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "card/card_int.h"
+#include "card/plat.h"
 
 /* Key generation and waiting for another process's transaction (which
  * may be a key generation) take longer than any other command. */
@@ -91,7 +90,7 @@ static void all_after_fork(void)
 
 static void all_init(void)
 {
-    pthread_atfork(NULL, NULL, all_after_fork);
+    plat_atfork_child(all_after_fork);
 }
 
 static void all_add(struct card_io *io)
@@ -213,27 +212,11 @@ static void *worker(void *arg)
 }
 
 /* A card's thread runs our code for as long as it lives, also after a
- * host's dlclose without C_Finalize (or with a card stuck): once there is
- * one, the module stays loaded. */
-static void keep_loaded(void)
-{
-    Dl_info info;
-    if (dladdr((void *)keep_loaded, &info) && info.dli_fname)
-        (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
-}
-
-static pthread_once_t keep_once = PTHREAD_ONCE_INIT;
-
+ * host's unload without C_Finalize (or with a card stuck): once there is
+ * one, the module stays loaded (card/plat.h). */
 static void start_thread(struct card_io *io)
 {
-    /* Signals stay with the application's threads. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    io->threaded = pthread_create(&io->thread, NULL, worker, io) == 0;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (io->threaded)
-        pthread_once(&keep_once, keep_loaded);
+    io->threaded = plat_thread_start(&io->thread, worker, io) == 0;
 }
 
 int card_io_new(const struct pcsc_ops *ops, struct card_io **out)
@@ -247,12 +230,8 @@ int card_io_new(const struct pcsc_ops *ops, struct card_io **out)
         free(io);
         return card_pcsc_rv(NULL, rv);
     }
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
     pthread_mutex_init(&io->m, NULL);
-    pthread_cond_init(&io->cv, &a);
-    pthread_condattr_destroy(&a);
+    plat_cond_init(&io->cv);
     if (card_get_timeout())
         start_thread(io);       /* none: calls in the caller's thread */
     all_add(io);
@@ -294,7 +273,7 @@ static bool call(struct card_io *io, unsigned ms, LONG *rv)
         return true;
     }
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    plat_now(&t);
     t.tv_sec += ms / 1000;
     t.tv_nsec += (long)(ms % 1000) * 1000000L;
     if (t.tv_nsec >= 1000000000L) {
@@ -305,7 +284,7 @@ static bool call(struct card_io *io, unsigned ms, LONG *rv)
     io->st = IO_QUEUED;
     pthread_cond_broadcast(&io->cv);
     while (io->st != IO_DONE)
-        if ((pthread_cond_timedwait(&io->cv, &io->m, &t) == ETIMEDOUT ||
+        if ((plat_cond_wait_until(&io->cv, &io->m, &t) == ETIMEDOUT ||
              atomic_load(&abandon_gen) != gen) && io->st != IO_DONE) {
             io->abandoned = true;
             pthread_mutex_unlock(&io->m);

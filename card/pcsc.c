@@ -22,6 +22,7 @@
 
 #include "card/card.h"
 #include "card/pcsc.h"
+#include "card/plat.h"
 
 #define CANCEL_RETRY_MS 20
 
@@ -48,12 +49,8 @@ static pthread_once_t rs_once = PTHREAD_ONCE_INIT;
 
 static void rs_reset(void)
 {
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
     pthread_mutex_init(&rs.m, NULL);
-    pthread_cond_init(&rs.cv, &a);
-    pthread_condattr_destroy(&a);
+    plat_cond_init(&rs.cv);
     rs.held = rs.blocking = rs.preempted = rs.cancel_sent = false;
     rs.quick_wanted = 0;
     rs.waiters = NULL;
@@ -64,13 +61,13 @@ static void rs_init(void)
     rs_reset();
     /* In a forked child the parent's threads are gone, and the lock
      * may have been held by one of them. */
-    pthread_atfork(NULL, NULL, rs_reset);
+    plat_atfork_child(rs_reset);
 }
 
 static struct timespec after_ms(long ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    plat_now(&ts);
     ts.tv_sec += ms / 1000;
     ts.tv_nsec += (ms % 1000) * 1000000L;
     if (ts.tv_nsec >= 1000000000L) {
@@ -83,7 +80,7 @@ static struct timespec after_ms(long ms)
 static long ms_until(const struct timespec *t)
 {
     struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
+    plat_now(&now);
     return (long)(t->tv_sec - now.tv_sec) * 1000 + (t->tv_nsec - now.tv_nsec) / 1000000L;
 }
 
@@ -103,7 +100,7 @@ static void quick_acquire(void)
             continue;
         }
         struct timespec t = after_ms(CANCEL_RETRY_MS);
-        if (pthread_cond_timedwait(&rs.cv, &rs.m, &t) == ETIMEDOUT)
+        if (plat_cond_wait_until(&rs.cv, &rs.m, &t) == ETIMEDOUT)
             rs.cancel_sent = false;     /* it may have missed: again */
     }
     rs.quick_wanted--;
@@ -232,7 +229,7 @@ static LONG locked_cancel(SCARDCONTEXT ctx)
             rv = SCardCancel(ctx);
         pthread_mutex_lock(&rs.m);
         struct timespec t = after_ms(CANCEL_RETRY_MS);
-        pthread_cond_timedwait(&rs.cv, &rs.m, &t);
+        plat_cond_wait_until(&rs.cv, &rs.m, &t);
     }
     pthread_mutex_unlock(&rs.m);
     return rv;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "card/card_int.h"
+#include "card/plat.h"
 
 static pthread_once_t trace_once = PTHREAD_ONCE_INIT;
 static FILE *trace_file;
@@ -14,9 +15,9 @@ static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void trace_open(void)
 {
-    const char *path = secure_getenv("CARDRENEW_APDU_TRACE");
+    const char *path = plat_getenv("CARDRENEW_APDU_TRACE");
     if (path && *path) {
-        trace_file = fopen(path, "ae");
+        trace_file = plat_fopen_append(path);
         if (trace_file)
             setvbuf(trace_file, NULL, _IOLBF, 0);
     }
