@@ -13,6 +13,7 @@
 #include <time.h>
 #include <openssl/crypto.h>
 
+#include "card/plat.h"
 #include "pkcs11/p11.h"
 
 struct p11_state p11_g;
@@ -34,7 +35,7 @@ static void atfork_child(void)
 
 static void atfork_register(void)
 {
-    pthread_atfork(NULL, NULL, atfork_child);
+    plat_atfork_child(atfork_child);
 }
 
 void p11_secure_zero(void *p, size_t n)
@@ -147,7 +148,7 @@ static unsigned card_timeout_ms;
 static void card_timeout_read(void)
 {
     card_timeout_ms = P11_CARD_TIMEOUT_S * 1000u;
-    const char *v = secure_getenv("CARDRENEW_CARD_TIMEOUT");
+    const char *v = plat_getenv("CARDRENEW_CARD_TIMEOUT");
     if (!v || !*v)
         return;
     char *end;

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "card/card.h"
+#include "card/plat.h"
 
 #define P11_MAX_SLOTS 16
 #define P11_PIN_MAX 64
@@ -123,11 +124,7 @@ struct p11_slot {
      * while the login the card holds stays for new sessions. */
     _Atomic unsigned epoch;
     bool own_change;            /* this process wrote: publish a notice */
-    struct p11_notice_seen {    /* the change notice as last looked at */
-        bool exists;
-        unsigned long long dev, ino, size;
-        long long mtime_s, mtime_ns, ctime_s, ctime_ns;
-    } notice;
+    struct plat_stamp notice;   /* the change notice as last looked at */
     /* A card no driver claimed, at this reader event count: not tried
      * again (APDUs every poll) until a card comes or goes. */
     bool refused;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include "card/x509.h"
+#include "card/plat.h"
 #include "pkcs11/p11.h"
 
 CK_RV p11_ctx_get(struct card_ctx **out)
@@ -131,7 +132,7 @@ void p11_slot_drop(struct p11_slot *s, bool close_card)
 static long long now_ms(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    plat_now(&t);
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 

@@ -1,12 +1,12 @@
 /* trace.c: CARDRENEW_DEBUG=<file> or 1 (stderr), read once with
- * secure_getenv. One line per call and its CKR; PINs appear as lengths. */
+ * plat_getenv (secure_getenv on Linux). One line per call and its CKR; PINs appear as lengths. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "card/plat.h"
 #include "pkcs11/p11.h"
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -14,14 +14,14 @@ static FILE *out;
 
 static void trace_open(void)
 {
-    const char *v = secure_getenv("CARDRENEW_DEBUG");
+    const char *v = plat_getenv("CARDRENEW_DEBUG");
     if (!v || !*v || strcmp(v, "0") == 0)
         return;
     if (strcmp(v, "1") == 0) {
         out = stderr;
         return;
     }
-    out = fopen(v, "ae");
+    out = plat_fopen_append(v);
     if (out)
         setvbuf(out, NULL, _IOLBF, 0);
 }
@@ -38,11 +38,11 @@ void p11_trace(const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    flockfile(out);
-    fprintf(out, "cardrenew-pkcs11[%ld]: ", (long)getpid());
+    plat_file_lock(out);
+    fprintf(out, "cardrenew-pkcs11[%ld]: ", plat_pid());
     vfprintf(out, fmt, ap);
     fputc('\n', out);
-    funlockfile(out);
+    plat_file_unlock(out);
     va_end(ap);
 }
 
