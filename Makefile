@@ -9,6 +9,7 @@
 #                   (TSan cannot be combined with ASan: a build of its own)
 #   make install / uninstall   honour PREFIX and DESTDIR
 #   make deb        build/cardrenew_<version>_<arch>.deb (tools/mkdeb.sh)
+#   make windows    build/win64/cardrenew-pkcs11.dll and cardrenew.exe (mingw-w64)
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -76,7 +77,7 @@ CA     := $(if $(wildcard tests/ca/main.c),$(BUILD)/cmp-test-ca)
 UNITS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps programs units tsan check demo bench install uninstall clean
+.PHONY: all deps programs units tsan check demo bench install uninstall clean windows
 .DEFAULT_GOAL := all
 
 all: deps
@@ -152,6 +153,10 @@ check: all
 	@$(MAKE) --no-print-directory fuzz-build
 	@$(MAKE) --no-print-directory SAN=tsan tsan
 	@BUILD=$(BUILD) tests/run
+
+# The Windows module and CLI, cross-built into build/win64 (tools/windows.mk).
+windows:
+	@$(MAKE) --no-print-directory -f tools/windows.mk windows
 
 demo: all
 	@tools/demo.sh

@@ -2,7 +2,6 @@
  * statically). winpthreads times its condition waits on the wall clock
  * whatever the attribute says, so a monotonic deadline becomes a relative
  * wait here. */
-#define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 #include <errno.h>
 #include <stdlib.h>

@@ -1,0 +1,58 @@
+#!/bin/sh
+# OpenSSL for the Windows build: libcrypto.a cross-built with mingw-w64 from
+# Debian's own source package, its version pinned. Built once into
+#   $1 (e.g. build/win64/openssl): include/ and libcrypto.a
+# and kept there, so a second `make windows` does not rebuild it.
+# CARDRENEW_OPENSSL_VERSION overrides the pinned version (it must be in the
+# mirror). CARDRENEW_WIN_CACHE (optional, outside the clone) keeps a copy of the
+# finished build to speed a rerun; it is never needed.
+set -eu
+out=$1
+arch=${2:-mingw64}
+prefix=${3:-x86_64-w64-mingw32-}
+VERSION=${CARDRENEW_OPENSSL_VERSION:-3.0.20-1~deb12u2}
+[ -f "$out/libcrypto.a" ] && [ -f "$out/include/openssl/opensslv.h" ] && exit 0
+
+cache=${CARDRENEW_WIN_CACHE:-}
+if [ -n "$cache" ] && [ -f "$cache/$VERSION-$arch/libcrypto.a" ]; then
+    echo "openssl: $VERSION ($arch) from $cache"
+    mkdir -p "$out" && cp -r "$cache/$VERSION-$arch/." "$out/"
+    exit 0
+fi
+
+# apt-get source needs a deb-src line: the same mirror and keyring as the
+# binary packages, in a file of our own.
+list=/etc/apt/sources.list.d/cardrenew-openssl-src.sources
+if ! apt-get source --print-uris "openssl=$VERSION" >/dev/null 2>&1; then
+    mirror=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null |
+             grep -v security | head -n 1)
+    [ -n "$mirror" ] || mirror=$(sed -n 's/^deb \(\[[^]]*\] \)\{0,1\}\([^ ]*\) bookworm .*/\2/p' \
+             /etc/apt/sources.list 2>/dev/null | head -n 1)
+    [ -n "$mirror" ] || { echo "openssl: no Debian mirror found in /etc/apt" >&2; exit 1; }
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "openssl: as root, add deb-src $mirror bookworm main to $list" >&2
+        exit 1
+    fi
+    printf 'Types: deb-src\nURIs: %s\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+        "$mirror" > "$list"
+    apt-get update -q >/dev/null
+fi
+
+work=$out.src
+rm -rf "$work" && mkdir -p "$work"
+(cd "$work" && apt-get source -q --only-source "openssl=$VERSION" >/dev/null)
+src=$(find "$work" -maxdepth 1 -type d -name 'openssl-*' | head -n 1)
+[ -n "$src" ] || { echo "openssl: apt-get source openssl=$VERSION gave no tree" >&2; exit 1; }
+echo "openssl: building $VERSION for $arch (several minutes, once)"
+(cd "$src" &&
+ ./Configure "$arch" no-shared no-tests \
+     --cross-compile-prefix="$prefix" >/dev/null &&
+ make -s -j"$(nproc)" build_libs >/dev/null)
+rm -rf "$out" && mkdir -p "$out"
+cp "$src/libcrypto.a" "$out/"
+cp -r "$src/include" "$out/include"
+rm -rf "$work"
+if [ -n "$cache" ] && mkdir -p "$cache/$VERSION-$arch" 2>/dev/null; then
+    cp -r "$out/." "$cache/$VERSION-$arch/" || true
+fi
+echo "openssl: $out/libcrypto.a"

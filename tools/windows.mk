@@ -1,0 +1,43 @@
+# make windows: the module and the CLI cross-built for 64-bit Windows with
+# mingw-w64, into build/win64/. Each layer's plat_win.c is its platform
+# seam; card/win/ stands in for pcsc-lite's <PCSC/winscard.h>. OpenSSL is
+# linked statically from tools/win-openssl.sh (Debian's source package,
+# built once into build/win64/openssl); winpthreads and libgcc statically
+# too, so the DLL imports Windows' own DLLs alone.
+W       := build/win64
+HOST    := x86_64-w64-mingw32
+WCC     := $(HOST)-gcc
+OPENSSL := $(W)/openssl
+PLAT    := win
+
+plat_pick = $(filter-out $(1)/plat_%.c,$(wildcard $(1)/*.c)) $(wildcard $(1)/plat_$(PLAT).c)
+W_CARD_SRC := $(call plat_pick,card)
+W_P11_SRC  := $(call plat_pick,pkcs11)
+
+# -Wno-format: mingw's GCC checks format(printf) against msvcrt's printf
+# (no %zu) although __USE_MINGW_ANSI_STDIO gives C99's; the Linux build
+# checks the same formats.
+W_CFLAGS := -std=c11 -D_GNU_SOURCE -DWIN32_LEAN_AND_MEAN -D__USE_MINGW_ANSI_STDIO=1 \
+    -DCRYPTOKI_EXPORTS -Wall -Wextra -Werror -Wno-format -O2 \
+    -I. -Icard/win -I$(OPENSSL)/include $(shell pkg-config --cflags p11-kit-1)
+W_SYSLIBS := -lpthread -lwinscard -lws2_32 -lcrypt32 -lbcrypt -ladvapi32 -luser32
+W_STATIC  := -static -static-libgcc
+
+wobj = $(patsubst %.c,$(W)/obj/%.o,$(1))
+
+.PHONY: windows
+.DELETE_ON_ERROR:
+windows: $(W)/cardrenew-pkcs11.dll
+
+$(OPENSSL)/libcrypto.a:
+	tools/win-openssl.sh $(OPENSSL) mingw64 $(HOST)-
+
+$(W)/obj/%.o: %.c $(OPENSSL)/libcrypto.a
+	@mkdir -p $(dir $@)
+	$(WCC) $(W_CFLAGS) -MMD -MP -c $< -o $@
+
+$(W)/cardrenew-pkcs11.dll: $(call wobj,$(W_P11_SRC) $(W_CARD_SRC)) pkcs11/cardrenew-pkcs11.def
+	$(WCC) -shared -s -Wl,--no-undefined $(W_STATIC) -o $@ $(filter %.o,$^) \
+	    pkcs11/cardrenew-pkcs11.def $(OPENSSL)/libcrypto.a $(W_SYSLIBS)
+
+-include $(shell find $(W)/obj -name '*.d' 2>/dev/null)
