@@ -41,3 +41,24 @@ $(W)/cardrenew-pkcs11.dll: $(call wobj,$(W_P11_SRC) $(W_CARD_SRC)) pkcs11/cardre
 	    pkcs11/cardrenew-pkcs11.def $(OPENSSL)/libcrypto.a $(W_SYSLIBS)
 
 -include $(shell find $(W)/obj -name '*.d' 2>/dev/null)
+
+# What the tests under Wine run (tests/integration/windows_wine.sh): a
+# test-only winscard.dll forwarding to scard_bridge (Linux, pcsc-lite) and
+# a small PKCS#11 host.
+T := $(W)/tests
+.PHONY: windows-tests
+windows-tests: windows $(T)/winscard.dll $(T)/p11host.exe $(T)/scard_bridge
+
+$(T)/winscard.dll: tests/win/winscard_fwd.c tests/win/winscard.def tests/win/bridge.h
+	@mkdir -p $(dir $@)
+	$(WCC) -std=c11 -Wall -Wextra -Werror -O2 -I. -shared -s -static-libgcc -o $@ \
+	    tests/win/winscard_fwd.c tests/win/winscard.def -lws2_32
+
+$(T)/p11host.exe: tests/win/p11host.c $(OPENSSL)/libcrypto.a
+	@mkdir -p $(dir $@)
+	$(WCC) $(W_CFLAGS) -s $(W_STATIC) -o $@ $< $(OPENSSL)/libcrypto.a $(W_SYSLIBS)
+
+$(T)/scard_bridge: tests/win/scard_bridge.c tests/win/bridge.h
+	@mkdir -p $(dir $@)
+	cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -I. \
+	    $(shell pkg-config --cflags libpcsclite) -o $@ $< $(shell pkg-config --libs libpcsclite) -lpthread

@@ -1,0 +1,80 @@
+#!/bin/sh
+# The Windows module (build/win64/cardrenew-pkcs11.dll) under Wine on both
+# virtual cards (tests/sandbox --profile G and O): a small Windows PKCS#11
+# host (tests/win/p11host.c, LoadLibrary) lists the slot and token, reads
+# the certificate, is refused a wrong PIN and logs in with the right one,
+# signs with the card's key (verified by OpenSSL against the certificate;
+# a changed message must not verify) and generates a key pair on the card.
+# Wine 8's winscard.dll is a stub: a test-only one (tests/win/winscard_fwd.c,
+# WINEDLLOVERRIDES=winscard=n) forwards the SCard* calls over loopback to
+# scard_bridge, on pcsc-lite in the sandbox. A private WINEPREFIX per run.
+# Builds with `make windows-tests` when needed (the first build of OpenSSL
+# for mingw takes minutes; later runs reuse build/win64/openssl).
+set -u
+BUILD=${BUILD:-build}
+export BUILD
+W=build/win64
+
+if [ "${1:-}" != --inner ]; then
+    for t in wine x86_64-w64-mingw32-gcc unshare pcscd; do
+        command -v $t >/dev/null || { echo "skipped: $t not installed"; exit 77; }
+    done
+    for p in vcard cmp-test-ca; do
+        [ -f "$BUILD/$p" ] || { echo "skipped: $BUILD/$p is not built"; exit 77; }
+    done
+    [ "$(id -u)" = 0 ] || { echo "skipped: the PC/SC stack needs root"; exit 77; }
+    start=$(date +%s)
+    make --no-print-directory windows-tests >/tmp/windows-build.$$ 2>&1 ||
+        { tail -n 30 /tmp/windows-build.$$; rm -f /tmp/windows-build.$$; echo "FAIL: make windows-tests"; exit 1; }
+    rm -f /tmp/windows-build.$$
+    built=$(date +%s)
+    echo "build: $((built - start)) s"
+    rc=0
+    for P in G O; do
+        t0=$(date +%s)
+        if tests/sandbox --profile "$P" -- sh "$0" --inner "$P"; then
+            echo "PASS: profile $P under Wine ($(($(date +%s) - t0)) s)"
+        else
+            echo "FAIL: profile $P under Wine"
+            rc=1
+        fi
+    done
+    echo "total: $(($(date +%s) - start)) s"
+    exit $rc
+fi
+
+# ---- inside the sandbox ----
+P=$2
+run=$CARDRENEW_SANDBOX/win
+mkdir -p "$run"
+cp $W/cardrenew-pkcs11.dll $W/tests/winscard.dll $W/tests/p11host.exe "$run/"
+$W/tests/scard_bridge >"$run/port" 2>"$run/bridge.log" &
+bridge=$!
+WINEPREFIX=$run/prefix
+export WINEPREFIX WINEDEBUG=-all WINEDLLOVERRIDES=winscard=n
+cleanup() {
+    kill "$bridge" 2>/dev/null
+    wineserver -k 2>/dev/null
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+for _ in $(seq 50); do [ -s "$run/port" ] && break; sleep 0.1; done
+[ -s "$run/port" ] || { echo "FAIL: scard_bridge did not start"; cat "$run/bridge.log"; exit 1; }
+CARDRENEW_SCARD_BRIDGE=$(head -n 1 "$run/port")
+export CARDRENEW_SCARD_BRIDGE
+wineboot -i >/dev/null 2>&1 || { echo "FAIL: wineboot"; exit 1; }
+
+sha1=
+[ "$P" = G ] && sha1=--sha1     # profile G signs SHA-1 DigestInfos only
+cd "$run"
+out=$(timeout 300 wine p11host.exe cardrenew-pkcs11.dll $sha1 --keygen 2>&1)
+rc=$?
+echo "$out" | sed "s/^/  [$P] /"
+[ $rc -eq 0 ] || { echo "FAIL: p11host exited $rc"; exit 1; }
+for step in "slot(s) with a token" "certificate read without login" \
+            "wrong PIN refused, right PIN logged in" "signature verified by OpenSSL" \
+            "key pair generated on the card" "finalized"; do
+    echo "$out" | grep -q "^ok: .*$step" || { echo "FAIL: no \"$step\""; exit 1; }
+done
+case "$out" in *"$CARDRENEW_PIN"*) echo "FAIL: the PIN was printed"; exit 1 ;; esac
+echo "ok: profile $P"
