@@ -4,7 +4,9 @@
 # host (tests/win/p11host.c, LoadLibrary) lists the slot and token, reads
 # the certificate, is refused a wrong PIN and logs in with the right one,
 # signs with the card's key (verified by OpenSSL against the certificate;
-# a changed message must not verify) and generates a key pair on the card.
+# a changed message must not verify), generates a key pair on the card,
+# writes a certificate for it and signs with it, then sees the card pulled
+# (no token, its session gone) and put back (logs in and signs again).
 # Wine 8's winscard.dll is a stub: a test-only one (tests/win/winscard_fwd.c,
 # WINEDLLOVERRIDES=winscard=n) forwards the SCard* calls over loopback to
 # scard_bridge, on pcsc-lite in the sandbox. A private WINEPREFIX per run.
@@ -44,6 +46,7 @@ if [ "${1:-}" != --inner ]; then
 fi
 
 # ---- inside the sandbox ----
+case "$BUILD" in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 P=$2
 run=$CARDRENEW_SANDBOX/win
 mkdir -p "$run"
@@ -67,13 +70,27 @@ wineboot -i >/dev/null 2>&1 || { echo "FAIL: wineboot"; exit 1; }
 sha1=
 [ "$P" = G ] && sha1=--sha1     # profile G signs SHA-1 DigestInfos only
 cd "$run"
-out=$(timeout 300 wine p11host.exe cardrenew-pkcs11.dll $sha1 --keygen 2>&1)
+rm -f pull-now back-now
+timeout 300 wine p11host.exe cardrenew-pkcs11.dll $sha1 --keygen --pull >host.out 2>&1 &
+host=$!
+# The host asks for the pull and the reinsertion through files.
+ctl() { "$BUILD/vcard" ctl --control "$VCARD_CONTROL" "$@" >/dev/null; }
+for ask in pull-now back-now; do
+    i=0
+    while [ ! -e $ask ] && kill -0 $host 2>/dev/null && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
+    [ -e $ask ] || break
+    if [ $ask = pull-now ]; then ctl vanish now; else ctl back; fi
+done
+wait $host
 rc=$?
+out=$(cat host.out)
 echo "$out" | sed "s/^/  [$P] /"
 [ $rc -eq 0 ] || { echo "FAIL: p11host exited $rc"; exit 1; }
 for step in "slot(s) with a token" "certificate read without login" \
-            "wrong PIN refused, right PIN logged in" "signature verified by OpenSSL" \
-            "key pair generated on the card" "finalized"; do
+            "wrong PIN refused, right PIN logged in" "card key: .* verified by OpenSSL" \
+            "key pair generated on the card" "certificate written for the new key" \
+            "new key: .* verified by OpenSSL" "card pulled: the slot shows no token" \
+            "card put back: logged in again" "after reinsertion: .* verified" "finalized"; do
     echo "$out" | grep -q "^ok: .*$step" || { echo "FAIL: no \"$step\""; exit 1; }
 done
 case "$out" in *"$CARDRENEW_PIN"*) echo "FAIL: the PIN was printed"; exit 1 ;; esac

@@ -5,8 +5,11 @@
  * the signature with OpenSSL against the certificate read from the card;
  * --sha1 signs a SHA-1 DigestInfo (profile G signs no longer input);
  * with --keygen also makes an RSA key pair on the card, writes a
- * certificate object for it and signs with the new key.
- *   p11host.exe MODULE.dll [--sha1] [--keygen]
+ * certificate for it (issued here by a throwaway key) and signs with the
+ * new key; with --pull asks the test script to pull the card (the file
+ * pull-now appears in the current directory) and put it back (back-now),
+ * sees the slot empty and its session gone, then logs in and signs again.
+ *   p11host.exe MODULE.dll [--sha1] [--keygen] [--pull]
  * Prints one "ok: ..." line per step; exit 0 when every step passed. */
 #include <windows.h>
 #include <stdbool.h>
@@ -15,6 +18,9 @@
 #include <string.h>
 #include <p11-kit/pkcs11.h>
 #include <openssl/evp.h>
+#include <openssl/bn.h>
+#include <openssl/param_build.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 static CK_FUNCTION_LIST_PTR f;
@@ -95,7 +101,48 @@ static void sign_verify(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, const unsigne
     printf("ok: %s: %lu-byte signature verified by OpenSSL\n", what, (unsigned long)sig_len);
 }
 
-static void keygen(CK_SESSION_HANDLE s, const unsigned char *cert, CK_ULONG cert_len)
+/* A certificate for the card's new public key, issued by a throwaway key
+ * made here: what the module must accept and tie to the new key. */
+static unsigned char *cert_for(const unsigned char *n, CK_ULONG n_len, const unsigned char *e,
+                               CK_ULONG e_len, int *der_len)
+{
+    OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+    BIGNUM *bn = BN_bin2bn(n, (int)n_len, NULL), *be = BN_bin2bn(e, (int)e_len, NULL);
+    OSSL_PARAM_BLD_push_BN(b, "n", bn);
+    OSSL_PARAM_BLD_push_BN(b, "e", be);
+    OSSL_PARAM *prm = OSSL_PARAM_BLD_to_param(b);
+    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    EVP_PKEY *pub = NULL, *issuer = EVP_RSA_gen(2048);
+    X509 *x = X509_new();
+    unsigned char *der = NULL;
+    if (pc && EVP_PKEY_fromdata_init(pc) == 1 &&
+        EVP_PKEY_fromdata(pc, &pub, EVP_PKEY_PUBLIC_KEY, prm) == 1 && issuer && x) {
+        X509_NAME *nm = X509_get_subject_name(x);
+        X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)"cardrenew Wine test",
+                                   -1, -1, 0);
+        X509_set_issuer_name(x, nm);
+        X509_set_version(x, 2);
+        ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+        X509_gmtime_adj(X509_getm_notBefore(x), 0);
+        X509_gmtime_adj(X509_getm_notAfter(x), 86400L * 30);
+        X509_set_pubkey(x, pub);
+        if (X509_sign(x, issuer, EVP_sha256()) > 0)
+            *der_len = i2d_X509(x, &der);
+    }
+    X509_free(x);
+    EVP_PKEY_free(pub);
+    EVP_PKEY_free(issuer);
+    EVP_PKEY_CTX_free(pc);
+    OSSL_PARAM_free(prm);
+    OSSL_PARAM_BLD_free(b);
+    BN_free(bn);
+    BN_free(be);
+    return der;
+}
+
+/* A key pair made on the card, a certificate written for it, and a
+ * signature by the new key verified against that certificate. */
+static void keygen(CK_SESSION_HANDLE s)
 {
     CK_MECHANISM m = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
     CK_ULONG bits = 2048;
@@ -112,27 +159,112 @@ static void keygen(CK_SESSION_HANDLE s, const unsigned char *cert, CK_ULONG cert
     };
     CK_OBJECT_HANDLE hpub, hpriv;
     CHECK(f->C_GenerateKeyPair(s, &m, pub, 5, priv, 4, &hpub, &hpriv));
-    CK_ULONG n_len;
+    CK_ULONG n_len, e_len, kid_len;
     unsigned char *n = attr(s, hpub, CKA_MODULUS, &n_len);
+    unsigned char *pe = attr(s, hpub, CKA_PUBLIC_EXPONENT, &e_len);
+    unsigned char *kid = attr(s, hpriv, CKA_ID, &kid_len);
     printf("ok: key pair generated on the card (%lu-bit modulus)\n", (unsigned long)n_len * 8);
+
+    int der_len = 0;
+    unsigned char *der = cert_for(n, n_len, pe, e_len, &der_len);
+    if (!der) {
+        printf("FAIL: OpenSSL could not make a certificate for the new key\n");
+        exit(1);
+    }
+    CK_OBJECT_CLASS cc = CKO_CERTIFICATE;
+    CK_CERTIFICATE_TYPE ct = CKC_X_509;
+    CK_BBOOL no = CK_FALSE;
+    CK_ATTRIBUTE t[] = {
+        { CKA_CLASS, &cc, sizeof(cc) }, { CKA_CERTIFICATE_TYPE, &ct, sizeof(ct) },
+        { CKA_TOKEN, &yes, sizeof(yes) }, { CKA_PRIVATE, &no, sizeof(no) },
+        { CKA_ID, kid, kid_len }, { CKA_VALUE, der, (CK_ULONG)der_len },
+    };
+    CK_OBJECT_HANDLE hc;
+    CHECK(f->C_CreateObject(s, t, 6, &hc));
+    CK_ATTRIBUTE find[] = { { CKA_CLASS, &cc, sizeof(cc) }, { CKA_ID, kid, kid_len } };
+    CK_OBJECT_HANDLE again = find_one(s, find, 2);
+    CK_ULONG back_len = 0;
+    unsigned char *back = again != CK_INVALID_HANDLE ? attr(s, again, CKA_VALUE, &back_len) : NULL;
+    if (!back || back_len != (CK_ULONG)der_len || memcmp(back, der, back_len) != 0) {
+        printf("FAIL: the written certificate is not found under the new key's CKA_ID\n");
+        exit(1);
+    }
+    printf("ok: certificate written for the new key and read back (%d bytes)\n", der_len);
+    sign_verify(s, hpriv, der, (CK_ULONG)der_len, "new key");
+    free(back);
+    OPENSSL_free(der);
     free(n);
-    (void)cert;
-    (void)cert_len;
+    free(pe);
+    free(kid);
+}
+
+static bool token_present(CK_SLOT_ID slot)
+{
+    CK_SLOT_INFO si;
+    return f->C_GetSlotInfo(slot, &si) == CKR_OK && (si.flags & CKF_TOKEN_PRESENT);
+}
+
+/* Waits (bounded) for the test script to pull or put back the card: it
+ * is asked through a file in the current directory. */
+static void await_token(CK_SLOT_ID slot, bool present, const char *ask)
+{
+    FILE *q = fopen(ask, "w");
+    if (q)
+        fclose(q);
+    for (int i = 0; i < 600 && token_present(slot) != present; i++)
+        Sleep(100);
+    if (token_present(slot) != present) {
+        printf("FAIL: the token was never seen %s\n", present ? "back" : "gone");
+        exit(1);
+    }
+}
+
+/* The card pulled: the session ends; put back: a new login signs again. */
+static void pull_and_back(CK_SLOT_ID slot, CK_SESSION_HANDLE old, const char *pin)
+{
+    await_token(slot, false, "pull-now");
+    CK_SESSION_INFO si;
+    CK_RV rv = f->C_GetSessionInfo(old, &si);
+    if (rv == CKR_OK) {
+        printf("FAIL: the session outlived the card's removal\n");
+        exit(1);
+    }
+    printf("ok: card pulled: the slot shows no token, the session is gone (0x%lx)\n",
+           (unsigned long)rv);
+    await_token(slot, true, "back-now");
+    CK_SESSION_HANDLE s;
+    CHECK(f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &s));
+    CHECK(f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, (CK_ULONG)strlen(pin)));
+    CK_OBJECT_CLASS cc = CKO_CERTIFICATE, kc = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE tc = { CKA_CLASS, &cc, sizeof(cc) };
+    CK_OBJECT_HANDLE cert = find_one(s, &tc, 1);
+    CK_ULONG der_len, id_len;
+    unsigned char *der = attr(s, cert, CKA_VALUE, &der_len);
+    unsigned char *id = attr(s, cert, CKA_ID, &id_len);
+    CK_ATTRIBUTE tk[] = { { CKA_CLASS, &kc, sizeof(kc) }, { CKA_ID, id, id_len } };
+    CK_OBJECT_HANDLE key = find_one(s, tk, 2);
+    printf("ok: card put back: logged in again\n");
+    sign_verify(s, key, der, der_len, "after reinsertion");
+    CHECK(f->C_CloseSession(s));
+    free(der);
+    free(id);
 }
 
 int main(int argc, char **argv)
 {
-    bool gen = false;
+    bool gen = false, pull = false;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--sha1") == 0)
             sha1 = true;
         else if (strcmp(argv[i], "--keygen") == 0)
             gen = true;
+        else if (strcmp(argv[i], "--pull") == 0)
+            pull = true;
         else
             argc = 0;
     }
     if (argc < 2) {
-        fprintf(stderr, "usage: p11host MODULE.dll [--sha1] [--keygen]\n");
+        fprintf(stderr, "usage: p11host MODULE.dll [--sha1] [--keygen] [--pull]\n");
         return 2;
     }
     HMODULE lib = LoadLibraryA(argv[1]);
@@ -200,9 +332,13 @@ int main(int argc, char **argv)
     }
     sign_verify(s, key, der, der_len, "card key");
     if (gen)
-        keygen(s, der, der_len);
-    CHECK(f->C_Logout(s));
-    CHECK(f->C_CloseSession(s));
+        keygen(s);
+    if (pull)
+        pull_and_back(slots[0], s, pin);
+    else {
+        CHECK(f->C_Logout(s));
+        CHECK(f->C_CloseSession(s));
+    }
     CHECK(f->C_Finalize(NULL));
     FreeLibrary(lib);
     free(der);
