@@ -1,6 +1,5 @@
 /* p11.c: load a PKCS#11 module, find the token, log in, read credentials.
  * Nothing here knows which module it talks to. */
-#include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
 #include "renew/p11.h"
+#include "renew/plat.h"
 
 #define INSTALLED_MODULE "/usr/local/lib/pkcs11/cardrenew-pkcs11.so"
 
@@ -16,15 +16,7 @@
  * library (e.g. /usr/lib/x86_64-linux-gnu/pkcs11): do the same. */
 static void module_dir(char *out, size_t outlen)
 {
-    Dl_info info;
-    void *sym;
-    *(void **)&sym = (void *)p11_kit_uri_new;
-    if (dladdr(sym, &info) && info.dli_fname && strrchr(info.dli_fname, '/')) {
-        snprintf(out, outlen, "%.*s/pkcs11",
-                 (int)(strrchr(info.dli_fname, '/') - info.dli_fname), info.dli_fname);
-        return;
-    }
-    snprintf(out, outlen, "/usr/lib/pkcs11");
+    renew_plat_module_dir(out, outlen);
 }
 
 int renew_fail(struct renew_err *e, int code, const char *fmt, ...)
@@ -112,13 +104,14 @@ int renew_p11_load(struct renew_p11 *p, const char *module, struct renew_err *e)
     if (rc)
         return rc;
     memset(p, 0, sizeof *p);
-    p->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    char why[400];
+    p->dl = renew_plat_module_open(path, why, sizeof why);
     if (!p->dl)
         return renew_fail(e, RENEW_E_NO_TOKEN,
                           "cannot load the PKCS#11 module (%s): install it or give --module PATH",
-                          dlerror());
+                          why);
     CK_C_GetFunctionList gfl;
-    *(void **)&gfl = dlsym(p->dl, "C_GetFunctionList");
+    *(void **)&gfl = renew_plat_module_sym(p->dl, "C_GetFunctionList");
     if (!gfl || gfl(&p->f) != CKR_OK || !p->f) {
         renew_p11_unload(p);
         return renew_fail(e, RENEW_E_NO_TOKEN,
@@ -142,7 +135,7 @@ void renew_p11_unload(struct renew_p11 *p)
     if (p->f && p->initialized)
         p->f->C_Finalize(NULL);
     if (p->dl)
-        dlclose(p->dl);
+        renew_plat_module_close(p->dl);
     p->dl = NULL;
     p->f = NULL;
     p->initialized = false;
