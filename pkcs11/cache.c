@@ -1,8 +1,9 @@
 /* cache.c: objects are read once per card and kept, keyed on the card's
- * serial and change counter. The counter is read once per card
- * transaction that needs objects (the rule is in README.md), so a
- * certificate another process wrote (a renewal) shows at the next
- * C_FindObjectsInit or C_*Init, with no restart and no log-out. A change
+ * serial and change counter. The counter is read only where the card may
+ * have changed unseen (the rule is in README.md: a new handle, a log-in,
+ * another process's change notice), so a warm cache costs no APDU, and a
+ * certificate another process wrote through this module (a renewal)
+ * shows at the next call, with no restart and no log-out. A change
  * made by another process also ends the sessions opened before it at
  * their next C_GetSessionInfo (p11_cache_foreign): that is how NSS learns
  * to drop its copy of the certificates. This process's own changes are

@@ -110,7 +110,9 @@ struct p11_slot {
     struct card *card;          /* NULL: no supported card open */
     _Atomic bool logged_in;
     bool have_counter;          /* objects cached for (serial, counter) */
-    bool checked;               /* ... and checked in the open transaction */
+    /* ... and checked: the counter read since this handle was opened,
+     * and no reset, removal or other writer's notice seen since. */
+    bool checked;
     uint64_t counter;
     char serial[33];
     struct card_objects cont;

@@ -189,8 +189,12 @@ CK_RV p11_login(struct p11_session *ss, CK_USER_TYPE type, const CK_UTF8CHAR *pi
     if (rv == CKR_OK) {
         int crv = card_pin_verify(s->card, buf, len);
         rv = p11_card_result(s, crv);
-        if (rv == CKR_OK)
+        if (rv == CKR_OK) {
             s->logged_in = true;
+            /* A log-in is when a change made without this module (no
+             * notice) is looked for: the next use reads the counter. */
+            s->checked = false;
+        }
     }
     p11_secure_zero(buf, sizeof(buf));
     p11_token_end(s);

@@ -192,10 +192,17 @@ CK_RV p11_token_begin(struct p11_slot *s)
         if (rv != CKR_OK)
             return rv;
     }
-    s->checked = false;
     int crv = card_begin(s->card);
-    if (crv == CARD_OK)
+    if (crv == CARD_OK) {
+        /* The cache stays checked across transactions: no other process
+         * can have changed the card unseen while this handle shows no
+         * reset or removal and the change notice no other writer (stat
+         * only: no APDU). Changes made without this module are the
+         * exception (README.md). */
+        p11_notice_poll(s);
         return CKR_OK;
+    }
+    s->checked = false;
     p11_trace("reader \"%s\": %s", s->reader, card_rv_name(crv));
     /* A card that does not answer within the card timeout (or whose last
      * command has not come back) is kept: CKR_DEVICE_ERROR at once until
@@ -214,7 +221,6 @@ CK_RV p11_token_begin(struct p11_slot *s)
 
 void p11_token_end(struct p11_slot *s)
 {
-    s->checked = false;
     if (s->card)
         card_end(s->card);
 }
