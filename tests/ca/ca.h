@@ -82,8 +82,13 @@ int ca_crl_write(const struct ca *ca, const char *out);
 #define CA_SECRET_MAX 128
 int ca_secret_new(const char *dir, char *ref, size_t reflen,
                   char *secret, size_t secretlen);
-/* 0 and the secret, 1 unknown or used, -1 error. */
+/* A reference is locked after this many requests with a wrong MAC. */
+#define CA_SECRET_TRIES 5
+/* 0 and the secret, 1 unknown or used, 2 locked, -1 error. */
 int ca_secret_get(const char *dir, const char *ref, char *secret, size_t len);
+/* Counts a request whose MAC did not verify with ref's secret (kept in
+ * secrets/REF.fails); returns the tries used, -1 on error. */
+int ca_secret_fail(const char *dir, const char *ref);
 int ca_secret_consume(const char *dir, const char *ref); /* 0 ok, 1 gone */
 int ca_ref_valid(const char *ref);
 

@@ -1,6 +1,9 @@
 /* ca_secret.c: one-time reference + secret pairs, as an RA hands out for an
  * initial request. Kept in plain text (the CA must compute the MAC with
- * it) in secrets/REF, mode 0600; consuming one deletes it under the lock. */
+ * it) in secrets/REF, mode 0600; consuming one deletes it under the lock.
+ * A wrong secret does not use the reference up (the RA may type it again);
+ * the wrong tries are counted in secrets/REF.fails and the reference is
+ * locked after CA_SECRET_TRIES of them. */
 #include "tests/ca/ca.h"
 
 #include <errno.h>
@@ -47,6 +50,40 @@ int ca_secret_new(const char *dir, char *ref, size_t reflen,
     return ca_write_atomic(path, secret, strlen(secret), 0600);
 }
 
+static int fails_of(const char *dir, const char *ref)
+{
+    char path[4096];
+    uint8_t *buf;
+    size_t n;
+    int k;
+
+    snprintf(path, sizeof(path), "%s/secrets/%s.fails", dir, ref);
+    if (ca_read_file(path, 16, &buf, &n) != 0)
+        return errno == ENOENT ? 0 : CA_SECRET_TRIES;
+    k = atoi((char *)buf);
+    free(buf);
+    return k;
+}
+
+int ca_secret_fail(const char *dir, const char *ref)
+{
+    char path[4096], num[16];
+    int lk, k;
+
+    if (!ca_ref_valid(ref))
+        return -1;
+    lk = ca_lock(dir);
+    if (lk < 0)
+        return -1;
+    k = fails_of(dir, ref) + 1;
+    snprintf(path, sizeof(path), "%s/secrets/%s.fails", dir, ref);
+    snprintf(num, sizeof(num), "%d\n", k);
+    if (ca_write_atomic(path, num, strlen(num), 0600) != 0)
+        k = -1;
+    ca_unlock(lk);
+    return k;
+}
+
 int ca_secret_get(const char *dir, const char *ref, char *secret, size_t len)
 {
     char path[4096];
@@ -55,6 +92,8 @@ int ca_secret_get(const char *dir, const char *ref, char *secret, size_t len)
 
     if (!ca_ref_valid(ref))
         return 1;
+    if (fails_of(dir, ref) >= CA_SECRET_TRIES)
+        return 2;
     snprintf(path, sizeof(path), "%s/secrets/%s", dir, ref);
     if (ca_read_file(path, CA_SECRET_MAX, &buf, &n) != 0)
         return errno == ENOENT ? 1 : -1;

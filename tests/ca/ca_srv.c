@@ -390,25 +390,54 @@ static int ends_transaction(const OSSL_CMP_MSG *rsp, OSSL_CMP_CTX *ctx)
     }
 }
 
-static void load_secret(struct sess *s, const struct ca_msg_info *info)
+/* The reference's secret for a MAC-protected request. A MAC that does not
+ * verify is counted against the reference (not used up), and the reason
+ * is put first on the error queue, where OSSL_CMP_SRV_process_request
+ * takes the text of its error answer from. */
+static void load_secret(struct sess *s, const struct ca_msg_info *info,
+                        const OSSL_CMP_MSG *req)
 {
     OSSL_CMP_CTX *ctx = OSSL_CMP_SRV_CTX_get0_cmp_ctx(s->srv);
+    const char *dir = s->owner->ca->dir;
     char ref[CA_REF_MAX], secret[CA_SECRET_MAX];
+    int rc, k;
 
     if (info->prot_nid != NID_id_PasswordBasedMAC || info->kid_len == 0
         || info->kid_len >= sizeof(ref))
         return;
     memcpy(ref, info->kid, info->kid_len);
     ref[info->kid_len] = 0;
-    if (!ca_ref_valid(ref) || ca_secret_get(s->owner->ca->dir, ref, secret,
-                                            sizeof(secret)) != 0) {
+    rc = ca_ref_valid(ref) ? ca_secret_get(dir, ref, secret, sizeof(secret)) : 1;
+    if (rc == 2) {
+        fprintf(stderr, "cmp-test-ca: reference %s is locked\n", ref);
+        ERR_raise_data(ERR_LIB_CMP, CMP_R_WRONG_PBM_VALUE,
+                       "reference %s is locked after %d wrong secrets: ask the CA for a new one",
+                       ref, CA_SECRET_TRIES);
+        return;
+    }
+    if (rc != 0) {
         fprintf(stderr, "cmp-test-ca: unknown or used reference in senderKID\n");
+        ERR_raise_data(ERR_LIB_CMP, CMP_R_WRONG_PBM_VALUE,
+                       "reference unknown or already used");
         return;
     }
     if (OSSL_CMP_CTX_set1_secretValue(ctx, (unsigned char *)secret, strlen(secret))
         && OSSL_CMP_CTX_set1_referenceValue(ctx, (unsigned char *)ref, strlen(ref)))
         memcpy(s->ref, ref, sizeof(ref));
     OPENSSL_cleanse(secret, sizeof(secret));
+    if (s->ref[0] && !OSSL_CMP_validate_msg(ctx, req)) {
+        ERR_clear_error();
+        k = ca_secret_fail(dir, ref);
+        fprintf(stderr, "cmp-test-ca: wrong secret for reference %s (%d of %d tries)\n",
+                ref, k, CA_SECRET_TRIES);
+        ERR_raise_data(ERR_LIB_CMP, CMP_R_WRONG_PBM_VALUE,
+                       "wrong one-time secret for reference %s (%d of %d tries used)",
+                       ref, k, CA_SECRET_TRIES);
+        s->ref[0] = 0;
+        /* Answer signed by the CA, which the client can check, not with a
+         * MAC under a secret it does not have. */
+        OSSL_CMP_CTX_set1_secretValue(ctx, NULL, 0);
+    }
 }
 
 int ca_srv_handle(struct ca_srv *srv, const uint8_t *der, size_t len,
@@ -439,8 +468,10 @@ int ca_srv_handle(struct ca_srv *srv, const uint8_t *der, size_t len,
     i = slot_for(srv, tid, starts_transaction(type));
     if (srv->s[i] == NULL) {
         srv->s[i] = sess_new(srv, tid);
-        if (srv->s[i] != NULL)
-            load_secret(srv->s[i], &info);
+        if (srv->s[i] != NULL) {
+            ERR_clear_error();
+            load_secret(srv->s[i], &info, req);
+        }
     }
     s = srv->s[i];
     if (s != NULL) {
