@@ -59,13 +59,14 @@ int renew_judge(const struct renew_judge_in *in, X509 *c, char *why, size_t n)
     char d1[16], d2[16];
     time_t nb = renew_asn1_time(X509_get0_notBefore(c));
     time_t na = renew_asn1_time(X509_get0_notAfter(c));
-    time_t old_na = renew_asn1_time(X509_get0_notAfter(in->old));
+    time_t old_na = in->old ? renew_asn1_time(X509_get0_notAfter(in->old)) : 0;
+    const X509_NAME *want = in->old ? X509_get_subject_name(in->old) : in->subject;
     bool has_ku = (X509_get_extension_flags(c) & EXFLAG_KUSAGE) != 0;
     uint32_t ku = has_ku ? X509_get_key_usage(c) : 0;
 
     if (!in->newpub || EVP_PKEY_eq(X509_get0_pubkey(c), in->newpub) != 1)
         return no(why, n, "it certifies another key than the one made on your card");
-    if (X509_NAME_cmp(X509_get_subject_name(c), X509_get_subject_name(in->old)) != 0) {
+    if (!want || X509_NAME_cmp(X509_get_subject_name(c), want) != 0) {
         char s[128];
         X509_NAME_oneline(X509_get_subject_name(c), s, sizeof s);
         return no(why, n, "it names another holder (%s)", s);
@@ -80,7 +81,7 @@ int renew_judge(const struct renew_judge_in *in, X509 *c, char *why, size_t n)
         return no(why, n, "it has already expired (on %s)", d2);
     if (difftime(nb, in->now) > CLOCK_SKEW)
         return no(why, n, "it is not valid until %s", d1);
-    if (difftime(na, old_na) < 0) {
+    if (in->old && difftime(na, old_na) < 0) {
         day(old_na, d1, sizeof d1);
         return no(why, n, "it ends on %s, before your current certificate (%s)", d2, d1);
     }

@@ -103,7 +103,7 @@ static struct spec good(void)
 static void expect(const struct spec *s, const char *reason)
 {
     X509 *c = make(s, ca_cert);
-    struct renew_judge_in in = { old_cert, new_key, trust, NULL, now };
+    struct renew_judge_in in = { old_cert, new_key, trust, NULL, now, NULL };
     char why[256] = "";
     int rc = renew_judge(&in, c, why, sizeof why);
     X509_free(c);
@@ -204,11 +204,47 @@ static void test_wrong_purpose(void **state)
     X509_EXTENSION_free(X509_delete_ext(c, X509_get_ext_by_NID(c, NID_ext_key_usage, -1)));
     ext(c, ca_cert, NID_ext_key_usage, "serverAuth");
     X509_sign(c, ca_key, EVP_sha256());
-    struct renew_judge_in in = { old_cert, new_key, trust, NULL, now };
+    struct renew_judge_in in = { old_cert, new_key, trust, NULL, now, NULL };
     char why[256];
     assert_int_not_equal(renew_judge(&in, c, why, sizeof why), 0);
     assert_non_null(strstr(why, "purpose"));
     X509_free(c);
+}
+
+/* A first issue has no old certificate: the requested subject stands in
+ * for it and any end date after now is fine. */
+static void test_first_issue(void **state)
+{
+    (void)state;
+    struct spec s = good();
+    X509 *c = make(&s, ca_cert);
+    X509_NAME *want = X509_NAME_dup(X509_get_subject_name(old_cert));
+    struct renew_judge_in in = { NULL, new_key, trust, NULL, now, want };
+    char why[256] = "";
+    assert_int_equal(renew_judge(&in, c, why, sizeof why), 0);
+    X509_free(c);
+    s.na = DAY;                 /* shorter than the old one: fine here */
+    c = make(&s, ca_cert);
+    assert_int_equal(renew_judge(&in, c, why, sizeof why), 0);
+    X509_free(c);
+    s = good();
+    s.cn = "Mallory Other";
+    c = make(&s, ca_cert);
+    assert_int_not_equal(renew_judge(&in, c, why, sizeof why), 0);
+    assert_non_null(strstr(why, "another holder"));
+    X509_free(c);
+    s = good();
+    s.pub = stranger_key;
+    c = make(&s, ca_cert);
+    assert_int_not_equal(renew_judge(&in, c, why, sizeof why), 0);
+    assert_non_null(strstr(why, "another key"));
+    X509_free(c);
+    in.subject = NULL;          /* nothing to compare with: refused */
+    s = good();
+    c = make(&s, ca_cert);
+    assert_int_not_equal(renew_judge(&in, c, why, sizeof why), 0);
+    X509_free(c);
+    X509_NAME_free(want);
 }
 
 int main(void)
@@ -222,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_validity),
         cmocka_unit_test(test_not_signed_by_the_ca),
         cmocka_unit_test(test_wrong_purpose),
+        cmocka_unit_test(test_first_issue),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
