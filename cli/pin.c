@@ -74,7 +74,8 @@ static int read_line(int fd, char *buf, size_t bufsize, size_t *len, bool *too_l
     return 0;
 }
 
-static int tty_prompt(char *buf, size_t bufsize, size_t *len, bool *too_long)
+static int tty_prompt(const char *prompt, char *buf, size_t bufsize, size_t *len,
+                      bool *too_long)
 {
     int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
     struct termios old, quiet;
@@ -87,8 +88,7 @@ static int tty_prompt(char *buf, size_t bufsize, size_t *len, bool *too_long)
     quiet = old;
     quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
     quiet.c_lflag |= ICANON;
-    static const char prompt[] = "Smartcard passcode (PIN): ";
-    if (write(fd, prompt, sizeof prompt - 1) < 0 || tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
+    if (write(fd, prompt, strlen(prompt)) < 0 || tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
         close(fd);
         return -1;
     }
@@ -103,6 +103,14 @@ static int tty_prompt(char *buf, size_t bufsize, size_t *len, bool *too_long)
 int cli_pin_read(const char *src, char *buf, size_t bufsize, size_t *len,
                  char *err, size_t errlen)
 {
+    static const struct cli_secret pin = { "the PIN", "--pin-source",
+                                           "Smartcard passcode (PIN): " };
+    return cli_secret_read(&pin, src, buf, bufsize, len, err, errlen);
+}
+
+int cli_secret_read(const struct cli_secret *what, const char *src, char *buf,
+                    size_t bufsize, size_t *len, char *err, size_t errlen)
+{
     enum cli_pin_kind kind;
     const char *arg;
     int fd, rc;
@@ -113,16 +121,16 @@ int cli_pin_read(const char *src, char *buf, size_t bufsize, size_t *len,
         return rc;
     switch (kind) {
     case CLI_PIN_TTY:
-        if (tty_prompt(buf, max, len, &too_long) != 0) {
-            snprintf(err, errlen, "no terminal to ask for the PIN: give --pin-source "
-                                  "env:VAR, file:PATH or fd:N");
+        if (tty_prompt(what->prompt, buf, max, len, &too_long) != 0) {
+            snprintf(err, errlen, "no terminal to ask for %s: give %s "
+                                  "env:VAR, file:PATH or fd:N", what->name, what->option);
             goto fail;
         }
         break;
     case CLI_PIN_ENV: {
         const char *v = getenv(arg);
         if (!v) {
-            snprintf(err, errlen, "--pin-source: the environment variable %s is not set: export it, or use file:PATH or fd:N", arg);
+            snprintf(err, errlen, "%s: the environment variable %s is not set: export it, or use file:PATH or fd:N", what->option, arg);
             goto fail;
         }
         size_t n = strlen(v);
@@ -139,13 +147,13 @@ int cli_pin_read(const char *src, char *buf, size_t bufsize, size_t *len,
     case CLI_PIN_FILE:
         fd = open(arg, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-            snprintf(err, errlen, "--pin-source: cannot read %s: %s (check the path)", arg, strerror(errno));
+            snprintf(err, errlen, "%s: cannot read %s: %s (check the path)", what->option, arg, strerror(errno));
             goto fail;
         }
         rc = read_line(fd, buf, max, len, &too_long);
         close(fd);
         if (rc) {
-            snprintf(err, errlen, "--pin-source: cannot read %s", arg);
+            snprintf(err, errlen, "%s: cannot read %s", what->option, arg);
             goto fail;
         }
         break;
@@ -155,19 +163,19 @@ int cli_pin_read(const char *src, char *buf, size_t bufsize, size_t *len,
         break;
     case CLI_PIN_FD:
         if (read_line(fd, buf, max, len, &too_long) != 0) {
-            snprintf(err, errlen, "--pin-source: cannot read file descriptor %d: %s", fd,
-                     strerror(errno));
+            snprintf(err, errlen, "%s: cannot read file descriptor %d: %s", what->option,
+                     fd, strerror(errno));
             goto fail;
         }
         break;
     }
     if (too_long) {
-        snprintf(err, errlen, "the PIN is longer than %d characters: check --pin-source",
-                 CLI_PIN_MAX);
+        snprintf(err, errlen, "%s is longer than %d characters: check %s", what->name,
+                 CLI_PIN_MAX, what->option);
         goto fail;
     }
     if (*len == 0) {
-        snprintf(err, errlen, "the PIN is empty: check --pin-source");
+        snprintf(err, errlen, "%s is empty: check %s", what->name, what->option);
         goto fail;
     }
     return 0;
