@@ -13,7 +13,8 @@
 #define CLI_PIN_MAX 64
 #define CLI_ERR_MAX 256
 
-enum cli_cmd { CLI_NONE, CLI_STATUS, CLI_CHECK, CLI_RENEW, CLI_DIAGNOSE, CLI_HELP, CLI_VERSION_CMD };
+enum cli_cmd { CLI_NONE, CLI_STATUS, CLI_CHECK, CLI_RENEW, CLI_DIAGNOSE, CLI_HELP, CLI_VERSION_CMD,
+               CLI_ENROLL, CLI_CANCEL, CLI_UNBLOCK, CLI_REPAIR };
 
 struct cli_opts {
     enum cli_cmd cmd;
@@ -21,11 +22,20 @@ struct cli_opts {
     int days;               /* -1: not given */
     const char *pin_source, *module, *token, *ca_url, *ca_cert, *config;
     const char *exec;       /* --exec CMD: run after a renewal */
+    /* The RA's commands (cli/ra.c). */
+    const char *reference, *secret_source, *subject, *reason, *puk_source, *new_pin_source;
 };
 
 /* Parses argv; 0 on success, else RENEW_E_USAGE with err set. */
 int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen);
 void cli_usage(FILE *f);
+
+/* cli/ra.c: the RA's commands. Options that belong to them alone are
+ * refused elsewhere, and theirs checked: 0 or RENEW_E_USAGE with err. */
+int cli_ra_check_opts(const struct cli_opts *o, char *err, size_t errlen);
+struct cli_settings;
+int cli_ra_run(const struct cli_opts *o, const struct cli_settings *s,
+               const struct renew_target *t);
 
 /* conf/cardrenew.conf: key=value, # comments. */
 struct cli_config {
@@ -68,6 +78,14 @@ int cli_pin_pinentry(char *buf, size_t bufsize, size_t *len, char *err, size_t e
 /* Decodes an Assuan data line's percent escapes into buf (NUL-terminated);
  * -1 (buf wiped) when malformed or too long. */
 int cli_pinentry_decode(const char *data, char *buf, size_t bufsize, size_t *len);
+/* Any secret read like the PIN (a PUK, a new PIN, the RA's one-time
+ * secret): name for messages ("the PUK"), the option that gives its
+ * source, and the no-echo terminal prompt. */
+struct cli_secret {
+    const char *name, *option, *prompt;
+};
+int cli_secret_read(const struct cli_secret *what, const char *src, char *buf,
+                    size_t bufsize, size_t *len, char *err, size_t errlen);
 /* Is there a terminal to ask on? */
 bool cli_have_tty(void);
 /* Asks a yes/no question on the terminal; false when there is none. */

@@ -17,12 +17,7 @@
 
 #define DEFAULT_TIMEOUT 20
 
-struct url {
-    char *host, *port, *path;
-    int ssl;
-};
-
-static void url_free(struct url *u)
+void renew_cmp_url_free(struct renew_cmp_url *u)
 {
     OPENSSL_free(u->host);
     OPENSSL_free(u->port);
@@ -30,7 +25,7 @@ static void url_free(struct url *u)
     memset(u, 0, sizeof *u);
 }
 
-static int url_parse(const struct renew_ca *ca, struct url *u, struct renew_err *e)
+int renew_cmp_url_parse(const struct renew_ca *ca, struct renew_cmp_url *u, struct renew_err *e)
 {
     int portnum;
     memset(u, 0, sizeof *u);
@@ -46,7 +41,7 @@ static int url_parse(const struct renew_ca *ca, struct url *u, struct renew_err 
         return renew_fail(e, RENEW_E_USAGE, "the CA URL \"%s\" is not a valid http URL: check --ca or ca_url", ca->url);
     }
     if (u->ssl) {
-        url_free(u);
+        renew_cmp_url_free(u);
         return renew_fail(e, RENEW_E_USAGE,
                           "the CA URL %s uses https, which is not supported here: use the CA's http CMP URL",
                           ca->url);
@@ -57,7 +52,7 @@ static int url_parse(const struct renew_ca *ca, struct url *u, struct renew_err 
 /* Where a connection to the CA goes first: the proxy that http_proxy and
  * no_proxy choose for this host, as OSSL_CMP's own transfer will use it,
  * else the CA itself. */
-static int first_hop(const struct url *u, char *hp, size_t n, const char **proxy)
+static int first_hop(const struct renew_cmp_url *u, char *hp, size_t n, const char **proxy)
 {
     char *host = NULL, *port = NULL;
     int ssl;
@@ -74,11 +69,11 @@ static int first_hop(const struct url *u, char *hp, size_t n, const char **proxy
 
 int renew_ca_usable(const struct renew_ca *ca, struct renew_err *e)
 {
-    struct url u;
-    int rc = url_parse(ca, &u, e);
+    struct renew_cmp_url u;
+    int rc = renew_cmp_url_parse(ca, &u, e);
     if (rc)
         return rc;
-    url_free(&u);
+    renew_cmp_url_free(&u);
     X509_STORE *st = renew_trust_load(ca->cert_file, e);
     X509_STORE_free(st);
     return st ? 0 : e->code;
@@ -86,15 +81,15 @@ int renew_ca_usable(const struct renew_ca *ca, struct renew_err *e)
 
 int renew_cmp_reachable(const struct renew_ca *ca, struct renew_err *e)
 {
-    struct url u;
+    struct renew_cmp_url u;
     const char *proxy;
     char hp[600];
-    int rc = url_parse(ca, &u, e);
+    int rc = renew_cmp_url_parse(ca, &u, e);
     if (rc)
         return rc;
     if (first_hop(&u, hp, sizeof hp, &proxy) != 0) {
         ERR_clear_error();
-        url_free(&u);
+        renew_cmp_url_free(&u);
         return renew_fail(e, RENEW_E_USAGE, "the proxy \"%s\" (http_proxy) is not a valid "
                           "URL: fix http_proxy or set no_proxy for the CA", proxy ? proxy : "");
     }
@@ -103,7 +98,7 @@ int renew_cmp_reachable(const struct renew_ca *ca, struct renew_err *e)
              BIO_do_connect_retry(b, ca->timeout > 0 ? ca->timeout : DEFAULT_TIMEOUT, -1) > 0;
     BIO_free_all(b);
     ERR_clear_error();
-    url_free(&u);
+    renew_cmp_url_free(&u);
     if (!ok && proxy)
         return renew_fail(e, RENEW_E_CA,
                           "the proxy %s (http_proxy) for the certificate authority at %s cannot "
@@ -218,12 +213,12 @@ int renew_cmp_kur(const struct renew_ca *ca, X509 *oldcert, EVP_PKEY *oldkey,
                   const struct renew_hooks *h, X509 **issued, X509 **refused,
                   struct renew_err *e)
 {
-    struct url u;
+    struct renew_cmp_url u;
     OSSL_CMP_CTX *ctx = NULL;
     X509_STORE *trust = NULL;
     struct verdict v = { .in = { .old = oldcert, .newpub = newpub } };
     int timeout = ca->timeout > 0 ? ca->timeout : DEFAULT_TIMEOUT;
-    int rc = url_parse(ca, &u, e);
+    int rc = renew_cmp_url_parse(ca, &u, e);
     *issued = NULL;
     *refused = NULL;
     if (rc)
@@ -269,6 +264,6 @@ out:
     log_hooks = NULL;
     OSSL_CMP_CTX_free(ctx);
     X509_STORE_free(trust);
-    url_free(&u);
+    renew_cmp_url_free(&u);
     return rc;
 }

@@ -6,6 +6,14 @@
 #include <openssl/x509.h>
 #include "renew/renew.h"
 
+/* The CA's http URL in parts (OpenSSL strings). */
+struct renew_cmp_url {
+    char *host, *port, *path;
+    int ssl;
+};
+int renew_cmp_url_parse(const struct renew_ca *ca, struct renew_cmp_url *u, struct renew_err *e);
+void renew_cmp_url_free(struct renew_cmp_url *u);
+
 /* Is the CA's host:port accepting connections? */
 int renew_cmp_reachable(const struct renew_ca *ca, struct renew_err *e);
 
@@ -19,5 +27,23 @@ int renew_cmp_kur(const struct renew_ca *ca, X509 *oldcert, EVP_PKEY *oldkey,
                   EVP_PKEY *newkey, EVP_PKEY *newpub, int digest_nid,
                   const struct renew_hooks *h, X509 **issued, X509 **refused,
                   struct renew_err *e);
+
+/* An initial request (ir) for newkey under subject, MAC-protected with
+ * the RA's one-time secret (senderKID = ref). The certificate is judged
+ * as a first issue (judge.h), then handed to keep (to journal it) before
+ * certConf tells the CA it was accepted: the one-time secret is spent
+ * then, so a cut after it must find the certificate saved. An unfit one
+ * (or one keep fails on) is refused in certConf and returned in *refused
+ * (RENEW_E_CA). */
+int renew_cmp_ir(const struct renew_ca *ca, const char *ref, const unsigned char *secret,
+                 size_t secret_len, const X509_NAME *subject, EVP_PKEY *newkey,
+                 EVP_PKEY *newpub, int digest_nid, int (*keep)(void *arg, X509 *cert),
+                 void *keep_arg, const struct renew_hooks *h, X509 **issued, X509 **refused,
+                 struct renew_err *e);
+
+/* A revocation request for cert, signed by cert and its key; reason is an
+ * RFC 5280 CRLReason code. */
+int renew_cmp_rr(const struct renew_ca *ca, X509 *cert, EVP_PKEY *key, int digest_nid,
+                 int reason, const struct renew_hooks *h, struct renew_err *e);
 
 #endif
