@@ -66,6 +66,28 @@ CK_RV p11_open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE *out)
     return CKR_OK;
 }
 
+/* The security officer's login on a card with a PUK and no SO PIN (profile
+ * O): C_Login(CKU_SO) keeps the PUK and C_InitPIN spends it on RESET
+ * RETRY COUNTER with the new PIN, which is how OpenSC's PKCS#11 layer
+ * serves such cards (pin_unblock_style so_logged_initpin) and what
+ * pkcs11-tool --init-pin --login --login-type so expects. The card checks
+ * the PUK at C_InitPIN. Nothing else is allowed to the SO. */
+static struct so_login {
+    bool in;
+    unsigned gen;               /* the slot's card it was given for */
+    size_t len;
+    char puk[P11_PIN_MAX + 1];
+} so_logins[P11_MAX_SLOTS];
+
+static struct so_login *so_of(const struct p11_session *ss)
+{
+    struct so_login *l = &so_logins[ss->slot];
+    if (l->in && l->gen != p11_g.slots[ss->slot].gen) {     /* the card went away */
+        p11_secure_zero(l, sizeof(*l));
+    }
+    return l;
+}
+
 static bool slot_has_sessions(CK_SLOT_ID id)
 {
     for (size_t i = 0; i < p11_g.nsessions; i++)
@@ -84,8 +106,10 @@ static void logout_if_idle(CK_SLOT_ID id)
     p11_lock();
     bool idle = !slot_has_sessions(id);
     p11_unlock();
-    if (idle)
+    if (idle) {
         s->logged_in = false;
+        p11_secure_zero(&so_logins[id], sizeof(so_logins[id]));
+    }
 }
 
 CK_RV p11_close_session(CK_SESSION_HANDLE h)
@@ -152,6 +176,8 @@ CK_RV p11_get_session_info(struct p11_session *ss, CK_SESSION_INFO *info)
     info->slotID = ss->slot;
     info->state = rw ? (user ? CKS_RW_USER_FUNCTIONS : CKS_RW_PUBLIC_SESSION)
                      : (user ? CKS_RO_USER_FUNCTIONS : CKS_RO_PUBLIC_SESSION);
+    if (so_of(ss)->in)
+        info->state = CKS_RW_SO_FUNCTIONS;
     info->flags = ss->flags;
     return CKR_OK;
 }
@@ -171,6 +197,34 @@ static CK_RV pin_take(const struct card_info *ci, const CK_UTF8CHAR *pin, CK_ULO
     return CKR_OK;
 }
 
+static CK_RV so_login(struct p11_session *ss, const CK_UTF8CHAR *puk, CK_ULONG len)
+{
+    struct p11_slot *s = &p11_g.slots[ss->slot];
+    struct so_login *l = so_of(ss);
+    if (!puk)
+        return CKR_ARGUMENTS_BAD;
+    if (l->in)
+        return CKR_USER_ALREADY_LOGGED_IN;
+    if (s->logged_in)
+        return CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
+    CK_RV rv = p11_token_begin(s);
+    if (rv != CKR_OK)
+        return rv;
+    bool has_puk = card_get_info(s->card)->has_puk;
+    p11_token_end(s);
+    if (!has_puk)
+        return CKR_USER_TYPE_INVALID;
+    if (!(ss->flags & CKF_RW_SESSION))
+        return CKR_SESSION_READ_ONLY_EXISTS;
+    if (len == 0 || len > P11_PIN_MAX)
+        return CKR_PIN_LEN_RANGE;
+    memcpy(l->puk, puk, len);
+    l->len = len;
+    l->gen = s->gen;
+    l->in = true;
+    return CKR_OK;
+}
+
 CK_RV p11_login(struct p11_session *ss, CK_USER_TYPE type, const CK_UTF8CHAR *pin, CK_ULONG len)
 {
     struct p11_slot *s = &p11_g.slots[ss->slot];
@@ -178,8 +232,12 @@ CK_RV p11_login(struct p11_session *ss, CK_USER_TYPE type, const CK_UTF8CHAR *pi
     p11_trace("C_Login: user type %lu, PIN length %lu", (unsigned long)type, (unsigned long)len);
     if (type == CKU_CONTEXT_SPECIFIC)
         return CKR_OPERATION_NOT_INITIALIZED;   /* no key needs it */
+    if (type == CKU_SO)
+        return so_login(ss, pin, len);
     if (type != CKU_USER)
         return CKR_USER_TYPE_INVALID;
+    if (so_of(ss)->in)
+        return CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
     if (s->logged_in)
         return CKR_USER_ALREADY_LOGGED_IN;
     CK_RV rv = p11_token_begin(s);
@@ -204,6 +262,11 @@ CK_RV p11_login(struct p11_session *ss, CK_USER_TYPE type, const CK_UTF8CHAR *pi
 CK_RV p11_logout(struct p11_session *ss)
 {
     struct p11_slot *s = &p11_g.slots[ss->slot];
+    struct so_login *l = so_of(ss);
+    if (l->in) {
+        p11_secure_zero(l, sizeof(*l));
+        return CKR_OK;
+    }
     if (!s->logged_in)
         return CKR_USER_NOT_LOGGED_IN;
     s->logged_in = false;
@@ -243,10 +306,24 @@ CK_RV p11_set_pin(struct p11_session *ss, const CK_UTF8CHAR *old, CK_ULONG oldle
 
 CK_RV p11_init_pin(struct p11_session *ss, const CK_UTF8CHAR *pin, CK_ULONG len)
 {
-    (void)ss;
-    (void)pin;
-    (void)len;
-    /* Only the security officer may, and the card has no SO login here:
-     * an RA unblocks the card. */
-    return CKR_USER_NOT_LOGGED_IN;
+    struct p11_slot *s = &p11_g.slots[ss->slot];
+    struct so_login *l = so_of(ss);
+    char buf[P11_PIN_MAX + 1];
+    p11_trace("C_InitPIN: new PIN length %lu", (unsigned long)len);
+    /* Only the security officer may: a card with a PUK, logged in with it. */
+    if (!l->in)
+        return CKR_USER_NOT_LOGGED_IN;
+    CK_RV rv = p11_token_begin(s);
+    if (rv != CKR_OK)
+        return rv;
+    rv = pin_take(card_get_info(s->card), pin, len, buf);
+    if (rv == CKR_OK) {
+        rv = p11_card_result(s, card_pin_unblock(s->card, l->puk, l->len, buf, len));
+        /* A wrong PUK is not tried again unasked: log in again. */
+        if (rv != CKR_OK)
+            p11_secure_zero(l, sizeof(*l));
+    }
+    p11_secure_zero(buf, sizeof(buf));
+    p11_token_end(s);
+    return rv;
 }
