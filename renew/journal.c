@@ -156,7 +156,7 @@ int renew_journal_save(const char *serial, const struct renew_journal *j, struct
     int rc = journal_dir(serial, path, sizeof path, dir, sizeof dir, e);
     if (rc)
         return rc;
-    if (j->cert_len > (FILE_MAX - 512) / 2)
+    if (j->cert_len > (FILE_MAX - 2600) / 2)     /* room for the rest and a subject */
         return renew_fail(e, RENEW_E_TOKEN, "the new certificate is too large to journal: ask your RA");
     char *text = malloc(FILE_MAX), *p = text;
     if (!text)
@@ -166,6 +166,11 @@ int renew_journal_save(const char *serial, const struct renew_journal *j, struct
     put_hex(&p, "new_id", j->new_id, j->new_id_len);
     if (j->cert)
         put_hex(&p, "cert", j->cert, j->cert_len);
+    if (j->enroll) {
+        p += sprintf(p, "kind=enroll\n");
+        if (j->subject && j->subject_len <= 1024)
+            put_hex(&p, "subject", j->subject, j->subject_len);
+    }
     sum_line(text, (size_t)(p - text), sum);
     p += sprintf(p, "%s\n", sum);
 
@@ -234,6 +239,12 @@ static const char *parse(char *text, size_t len, struct renew_journal *j)
             bad = get_hex(v, j->old_id, sizeof j->old_id, &j->old_id_len);
         } else if (strcmp(line, "new_id") == 0) {
             bad = get_hex(v, j->new_id, sizeof j->new_id, &j->new_id_len);
+        } else if (strcmp(line, "kind") == 0) {
+            bad = strcmp(v, "enroll") != 0;
+            j->enroll = !bad;
+        } else if (strcmp(line, "subject") == 0 && !j->subject) {
+            j->subject = malloc(strlen(v) / 2 + 1);
+            bad = !j->subject || get_hex(v, j->subject, strlen(v) / 2 + 1, &j->subject_len);
         } else if (strcmp(line, "cert") == 0 && !j->cert) {
             j->cert = malloc(strlen(v) / 2 + 1);
             bad = !j->cert || get_hex(v, j->cert, strlen(v) / 2 + 1, &j->cert_len);
@@ -246,7 +257,9 @@ static const char *parse(char *text, size_t len, struct renew_journal *j)
         return "it has no state";
     if (j->state == RENEW_J_NONE || j->state == RENEW_J_DONE)
         return NULL;
-    if (!j->old_id_len || !j->new_id_len)
+    if (j->enroll && (!j->new_id_len || !j->subject))
+        return "it does not name the new key and the subject";
+    if (!j->enroll && (!j->old_id_len || !j->new_id_len))
         return "it does not name both keys";
     if (j->old_id_len == j->new_id_len && memcmp(j->old_id, j->new_id, j->old_id_len) == 0)
         return "it names one key as both the old and the new";
@@ -347,6 +360,7 @@ int renew_journal_keep_cert(const char *serial, const char *what, X509 *cert, ch
 void renew_journal_clear(struct renew_journal *j)
 {
     free(j->cert);
+    free(j->subject);
     memset(j, 0, sizeof *j);
 }
 

@@ -24,6 +24,11 @@ struct renew_journal {
     size_t old_id_len, new_id_len;
     unsigned char *cert;    /* DER of the issued certificate, or NULL */
     size_t cert_len;
+    /* An RA's enrollment (cardrenew --enroll) rather than a renewal: no
+     * old key to name; the requested subject (DER) kept for a rerun. */
+    bool enroll;
+    unsigned char *subject;
+    size_t subject_len;
 };
 
 const char *renew_jstate_name(enum renew_jstate s);

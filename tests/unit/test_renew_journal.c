@@ -272,6 +272,36 @@ static void test_checksum_catches_a_changed_byte(void **state)
 
 /* A journal must name two different keys; a real save refuses nothing,
  * so the file is written by hand with a valid checksum. */
+/* An RA's enrollment names no old key but keeps its subject; without the
+ * subject it cannot be finished and is damaged. A renewal's journal still
+ * needs both keys. */
+static void test_enrollment_journal(void **state)
+{
+    (void)state;
+    unsigned char subject[] = { 0x30, 0x0f, 0x31, 0x0d, 0x30, 0x0b, 0x06, 0x03, 0x55, 0x04,
+                                0x03, 0x0c, 0x04, 'J', 'a', 'n', 'e' };
+    struct renew_journal j = { .state = RENEW_J_KEYGEN, .new_id = { 9 }, .new_id_len = 1,
+                               .enroll = true, .subject = subject,
+                               .subject_len = sizeof subject }, k;
+    struct renew_err e;
+    assert_int_equal(renew_journal_save("ENROLL", &j, &e), 0);
+    assert_int_equal(renew_journal_load("ENROLL", &k, &e), 0);
+    assert_true(k.enroll);
+    assert_int_equal(k.old_id_len, 0);
+    assert_int_equal(k.subject_len, sizeof subject);
+    assert_memory_equal(k.subject, subject, sizeof subject);
+    renew_journal_clear(&k);
+    j.subject = NULL;
+    j.subject_len = 0;
+    assert_int_equal(renew_journal_save("ENROLL", &j, &e), 0);
+    assert_int_equal(renew_journal_load("ENROLL", &k, &e), RENEW_E_JOURNAL);
+    assert_non_null(strstr(e.msg, "subject"));
+    j.enroll = false;
+    assert_int_equal(renew_journal_save("ENROLL", &j, &e), 0);
+    assert_int_equal(renew_journal_load("ENROLL", &k, &e), RENEW_E_JOURNAL);
+    assert_non_null(strstr(e.msg, "both keys"));
+}
+
 static void test_same_old_and_new_id_is_damaged(void **state)
 {
     (void)state;
@@ -422,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_damaged_journal_is_reported),
         cmocka_unit_test(test_checksum_catches_a_changed_byte),
         cmocka_unit_test(test_same_old_and_new_id_is_damaged),
+        cmocka_unit_test(test_enrollment_journal),
         cmocka_unit_test(test_damaged_journal_is_set_aside_whole),
         cmocka_unit_test(test_links_are_refused),
         cmocka_unit_test(test_state_directory_must_be_private),
