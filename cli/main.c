@@ -183,6 +183,11 @@ int main(int argc, char **argv)
         return do_diagnose(&o, &s, &t);
     case CLI_RENEW:
         return do_renew(&o, &s, &t);
+    case CLI_ENROLL:
+    case CLI_CANCEL:
+    case CLI_UNBLOCK:
+    case CLI_REPAIR:
+        return cli_ra_run(&o, &s, &t);
     default:
         return fail(RENEW_E_USAGE, "nothing to do: see cardrenew --help");
     }

@@ -8,7 +8,9 @@
 enum opt {
     OPT_STATUS, OPT_JSON, OPT_CHECK, OPT_DAYS, OPT_NOTIFY, OPT_RENEW, OPT_PIN_SOURCE,
     OPT_YES, OPT_FORCE, OPT_DIAGNOSE, OPT_MODULE, OPT_TOKEN, OPT_CA, OPT_CA_CERT, OPT_CONFIG, OPT_EXEC,
-    OPT_QUIET, OPT_VERBOSE, OPT_VERSION, OPT_HELP,
+    OPT_QUIET, OPT_VERBOSE, OPT_VERSION, OPT_HELP, OPT_ENROLL, OPT_REFERENCE,
+    OPT_SECRET_SOURCE, OPT_SUBJECT, OPT_CANCEL, OPT_REASON, OPT_UNBLOCK, OPT_PUK_SOURCE,
+    OPT_NEW_PIN_SOURCE, OPT_REPAIR,
 };
 
 static const struct {
@@ -24,9 +26,19 @@ static const struct {
     { "notify", OPT_NOTIFY, NULL, "with --check: also a desktop notification" },
     { "renew", OPT_RENEW, NULL, "renew the certificate on the card" },
     { "pin-source", OPT_PIN_SOURCE, "SRC", "env:VAR, file:PATH, fd:N or pinentry (default: ask)" },
-    { "yes", OPT_YES, NULL, "with --renew: do not ask for confirmation" },
+    { "yes", OPT_YES, NULL, "do not ask for confirmation" },
     { "force", OPT_FORCE, NULL, "with --renew: renew even when not yet due" },
     { "diagnose", OPT_DIAGNOSE, NULL, "what is wrong with the card, and what to do" },
+    { "enroll", OPT_ENROLL, NULL, "RA: issue or re-issue a certificate onto the card" },
+    { "reference", OPT_REFERENCE, "REF", "with --enroll: the CA's reference for the secret" },
+    { "secret-source", OPT_SECRET_SOURCE, "SRC", "with --enroll: the one-time secret (env:, file:, fd:)" },
+    { "subject", OPT_SUBJECT, "DN", "with --enroll: /C=GB/O=NHS/CN=Name (default: the card's)" },
+    { "cancel", OPT_CANCEL, NULL, "RA: cancel (revoke) the card's certificate" },
+    { "reason", OPT_REASON, "R", "with --cancel: keyCompromise, affiliationChanged, superseded, ..." },
+    { "unblock", OPT_UNBLOCK, NULL, "RA: unblock the PIN with the PUK and set a new PIN" },
+    { "puk-source", OPT_PUK_SOURCE, "SRC", "with --unblock: the PUK (default: ask)" },
+    { "new-pin-source", OPT_NEW_PIN_SOURCE, "SRC", "with --unblock: the new PIN (default: ask twice)" },
+    { "repair", OPT_REPAIR, NULL, "RA: put right what can be without the CA" },
     { "module", OPT_MODULE, "PATH|NAME", "the PKCS#11 module (file or p11-kit name)" },
     { "token", OPT_TOKEN, "URI", "which token: a pkcs11: URI" },
     { "ca", OPT_CA, "URL", "the CA's CMP URL" },
@@ -43,6 +55,7 @@ static const struct {
 void cli_usage(FILE *f)
 {
     fprintf(f, "Usage: cardrenew --status|--check|--renew|--diagnose [options]\n"
+               "       cardrenew --enroll|--cancel|--unblock|--repair [options]   (the RA's)\n"
                "Shows, checks and renews the certificate on an NHS smartcard.\n\n");
     for (size_t i = 0; i < NOPTS; i++) {
         char left[40];
@@ -61,7 +74,8 @@ static int set_cmd(struct cli_opts *o, enum cli_cmd c, const char *name, char *e
 {
     if (o->cmd != CLI_NONE && o->cmd != c) {
         snprintf(err, n, "--%s cannot be combined with another command: give one of "
-                         "--status, --check, --renew, --diagnose", name);
+                         "--status, --check, --renew, --diagnose, --enroll, --cancel, "
+                         "--unblock, --repair", name);
         return RENEW_E_USAGE;
     }
     o->cmd = c;
@@ -107,6 +121,16 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
         case OPT_CHECK: rc = set_cmd(o, CLI_CHECK, "check", err, errlen); break;
         case OPT_RENEW: rc = set_cmd(o, CLI_RENEW, "renew", err, errlen); break;
         case OPT_DIAGNOSE: rc = set_cmd(o, CLI_DIAGNOSE, "diagnose", err, errlen); break;
+        case OPT_ENROLL: rc = set_cmd(o, CLI_ENROLL, "enroll", err, errlen); break;
+        case OPT_CANCEL: rc = set_cmd(o, CLI_CANCEL, "cancel", err, errlen); break;
+        case OPT_UNBLOCK: rc = set_cmd(o, CLI_UNBLOCK, "unblock", err, errlen); break;
+        case OPT_REPAIR: rc = set_cmd(o, CLI_REPAIR, "repair", err, errlen); break;
+        case OPT_REFERENCE: o->reference = val; break;
+        case OPT_SECRET_SOURCE: o->secret_source = val; break;
+        case OPT_SUBJECT: o->subject = val; break;
+        case OPT_REASON: o->reason = val; break;
+        case OPT_PUK_SOURCE: o->puk_source = val; break;
+        case OPT_NEW_PIN_SOURCE: o->new_pin_source = val; break;
         case OPT_HELP: o->cmd = CLI_HELP; return 0;
         case OPT_VERSION: o->cmd = CLI_VERSION_CMD; return 0;
         case OPT_JSON: o->json = true; break;
@@ -142,7 +166,8 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
     }
     if (o->cmd == CLI_NONE) {
         snprintf(err, errlen, "say what to do: --status, --check, --renew or --diagnose "
-                              "(see cardrenew --help)");
+                              "(the RA's: --enroll, --cancel, --unblock, --repair; "
+                              "see cardrenew --help)");
         return RENEW_E_USAGE;
     }
     if (o->json && (o->cmd == CLI_CHECK || o->cmd == CLI_RENEW)) {
@@ -150,13 +175,14 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
                               "answer with their exit code (see cardrenew(1))");
         return RENEW_E_USAGE;
     }
-    if (o->pin_source) {
+    const char *srcs[] = { o->pin_source, o->secret_source, o->puk_source, o->new_pin_source };
+    for (size_t i = 0; i < sizeof srcs / sizeof srcs[0]; i++) {
         enum cli_pin_kind kind;
         const char *arg;
         int fd;
-        int rc = cli_pin_source_parse(o->pin_source, &kind, &arg, &fd, err, errlen);
+        int rc = srcs[i] ? cli_pin_source_parse(srcs[i], &kind, &arg, &fd, err, errlen) : 0;
         if (rc)
             return rc;
     }
-    return 0;
+    return cli_ra_check_opts(o, err, errlen);
 }

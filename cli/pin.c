@@ -158,6 +158,12 @@ int cli_secret_read(const struct cli_secret *what, const char *src, char *buf,
         }
         break;
     case CLI_PIN_PINENTRY:
+        /* pinentry's dialog asks for the smartcard PIN: no other secret. */
+        if (strcmp(what->option, "--pin-source") != 0) {
+            snprintf(err, errlen, "%s takes env:VAR, file:PATH or fd:N (pinentry asks for "
+                                  "the PIN only)", what->option);
+            goto fail;
+        }
         if (cli_pin_pinentry(buf, max, len, err, errlen) != 0)
             goto fail;
         break;

@@ -55,7 +55,16 @@ void cli_print_status(FILE *f, const struct renew_cert_info *c, size_t n, bool j
             fputs(", \"label\": ", f); json_str(f, c[i].label);
             fputs(", \"subject_cn\": ", f); json_str(f, c[i].subject_cn);
             fprintf(f, ", \"not_before\": \"%s\", \"not_after\": \"%s\", \"days_left\": %ld, "
-                       "\"state\": \"%s\"}", nb, na, c[i].days_left, renew_state_name(c[i].state));
+                       "\"state\": \"%s\"", nb, na, c[i].days_left,
+                    c[i].cancelled_on ? "cancelled" : renew_state_name(c[i].state));
+            if (c[i].cancelled_on) {
+                cli_iso_date(c[i].cancelled_on, nb, sizeof nb);
+                fprintf(f, ", \"cancelled_on\": \"%s\", \"cancel_reason\": ", nb);
+                json_str(f, c[i].cancel_reason);
+            } else {
+                fputs(", \"cancelled_on\": null", f);
+            }
+            fputs("}", f);
         }
         fputs(n ? "\n]\n" : "]\n", f);
         return;
@@ -65,14 +74,26 @@ void cli_print_status(FILE *f, const struct renew_cert_info *c, size_t n, bool j
                    "re-issue it.\n");
         return;
     }
-    fprintf(f, "%-18s %-18s %-12s %-13s %9s  %-9s %s\n", "Serial Number", "Type", "Issued on",
-            "Certs expire", "Days left", "State", "Name");
+    /* "Cancelled on", as on the CIS profile page, once the RA cancelled one. */
+    bool cancelled = false;
+    for (size_t i = 0; i < n; i++)
+        cancelled |= c[i].cancelled_on != 0;
+    fprintf(f, "%-18s %-18s %-12s %-13s %9s  %-9s ", "Serial Number", "Type", "Issued on",
+            "Certs expire", "Days left", "State");
+    if (cancelled)
+        fprintf(f, "%-13s ", "Cancelled on");
+    fprintf(f, "%s\n", "Name");
     for (size_t i = 0; i < n; i++) {
+        char cd[32] = "-";
         cli_date(c[i].not_before, nb, sizeof nb);
         cli_date(c[i].not_after, na, sizeof na);
-        fprintf(f, "%-18s %-18s %-12s %-13s %9ld  %-9s %s\n", c[i].serial, c[i].family, nb, na,
-                c[i].days_left, renew_state_name(c[i].state),
-                c[i].subject_cn[0] ? c[i].subject_cn : c[i].label);
+        if (c[i].cancelled_on)
+            cli_date(c[i].cancelled_on, cd, sizeof cd);
+        fprintf(f, "%-18s %-18s %-12s %-13s %9ld  %-9s ", c[i].serial, c[i].family, nb, na,
+                c[i].days_left, c[i].cancelled_on ? "cancelled" : renew_state_name(c[i].state));
+        if (cancelled)
+            fprintf(f, "%-13s ", cd);
+        fprintf(f, "%s\n", c[i].subject_cn[0] ? c[i].subject_cn : c[i].label);
     }
 }
 
@@ -102,6 +123,14 @@ int cli_check_line(const struct renew_cert_info *c, size_t n, int days, char *li
         snprintf(line, linelen, "Your smartcard PIN is blocked: ask your RA to unblock it.");
         return RENEW_E_PIN_BLOCKED;
     }
+    if (soon->cancelled_on) {
+        char cd[32];
+        cli_date(soon->cancelled_on, cd, sizeof cd);
+        snprintf(line, linelen, "The certificate on your smartcard was cancelled on %s (%s): "
+                 "it cannot be renewed; ask your RA to re-issue the card.", cd,
+                 soon->cancel_reason);
+        return RENEW_E_CA;
+    }
     if (soon->keyless && s != RENEW_EXPIRED) {
         snprintf(line, linelen, "The certificate on your smartcard (expires %s) has no matching "
                  "key: it cannot be renewed; run cardrenew --diagnose and ask your RA.", d);
@@ -110,7 +139,7 @@ int cli_check_line(const struct renew_cert_info *c, size_t n, int days, char *li
     switch (s) {
     case RENEW_EXPIRED:
         snprintf(line, linelen, "Your Smartcard has expired (on %s): ask your RA for an "
-                 "RA renewal.", d);
+                 "RA renewal (cardrenew --enroll).", d);
         break;
     case RENEW_EXPIRING:
         snprintf(line, linelen, "The security certificate for your Smartcard expires on %s "

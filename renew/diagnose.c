@@ -101,7 +101,7 @@ static void creds_state(struct renew_p11 *p, struct renew_cred *c, size_t n, boo
         enum renew_state s = renew_state_of(na, now, window);
         if (s == RENEW_EXPIRED)
             add(l, RENEW_E_EXPIRED, "Your smartcard has expired.",
-                "Ask your RA for an RA renewal (a self-renewal is no longer possible).");
+                "Ask your RA for an RA renewal (a self-renewal is no longer possible; the RA uses cardrenew --enroll).");
         else if (s == RENEW_EXPIRING) {
             snprintf(buf, sizeof buf,
                      "The security certificate for your Smartcard expires in %ld days.",
@@ -148,7 +148,10 @@ static int journal_state(const char *serial, struct renew_journal *j, struct lis
 {
     struct renew_err e;
     int rc = renew_journal_load(serial, j, &e);
-    if (rc == 0 && j->state > RENEW_J_NONE && j->state < RENEW_J_DONE)
+    if (rc == 0 && j->state > RENEW_J_NONE && j->state < RENEW_J_DONE && j->enroll)
+        add(l, RENEW_E_TOKEN, "An enrollment of this smartcard by the RA was interrupted.",
+            "Ask your RA to run cardrenew --enroll again to finish it.");
+    else if (rc == 0 && j->state > RENEW_J_NONE && j->state < RENEW_J_DONE)
         add(l, RENEW_E_TOKEN, "A renewal of this smartcard was interrupted.",
             "Run cardrenew --renew to finish it.");
     else if (rc != 0 && rc != 1)

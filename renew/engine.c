@@ -14,6 +14,7 @@
 #include "renew/cmp.h"
 #include "renew/journal.h"
 #include "renew/judge.h"
+#include "renew/ra_util.h"
 #include "renew/token.h"
 #include "renew/util.h"
 
@@ -230,7 +231,7 @@ static int preflight(struct run *r, bool need_ca, EVP_PKEY *oldkey)
         time_t na = not_after(r->old);
         if (difftime(na, time(NULL)) <= 0)
             return renew_fail(r->e, RENEW_E_EXPIRED,
-                              "your certificate has expired: ask your RA for an RA renewal");
+                              "your certificate has expired: ask your RA for an RA renewal (the RA re-issues it with cardrenew --enroll)");
         step(r, "checking the certificate authority");
         if ((rc = renew_ca_usable(r->ca, r->e)) || (rc = renew_cmp_reachable(r->ca, r->e)))
             return rc;
@@ -428,10 +429,17 @@ static int run(struct run *r, char *pin, size_t pin_len, struct renew_result *re
         return journal_aside(r, r->e->msg);
     if (rc != 0 && rc != 1)
         return rc;
+    if (r->j.enroll && r->j.state > RENEW_J_NONE && r->j.state < RENEW_J_DONE)
+        return renew_fail(r->e, RENEW_E_TOKEN,
+                          "an RA's enrollment of this smartcard was interrupted: ask your RA to "
+                          "finish it (cardrenew --enroll again)");
     if ((rc = pick(r, &pair)))
         return rc;
     if (complete(r->old))
         res->current_not_after = not_after(r->old);
+    /* A cancelled certificate is never renewed, forced or not. */
+    if (r->old && r->old->x509 && (rc = renew_cancelled_refusal(r->p.serial, r->old->x509, r->e)))
+        return rc;
     struct renew_seen s = {
         .journal = r->j.state > RENEW_J_NONE && r->j.state < RENEW_J_DONE,
         .jstate = r->j.state,

@@ -75,6 +75,8 @@ struct renew_cert_info {
     enum renew_state state;
     bool keyless;           /* no key with its id, or one of another key */
     bool pin_blocked;       /* the token's user PIN is locked */
+    time_t cancelled_on;    /* cancelled by the RA (cardrenew --cancel), or 0 */
+    char cancel_reason[32]; /* its RFC 5280 reason name */
 };
 int renew_status(const struct renew_target *t, int window_days, time_t now,
                  struct renew_cert_info **out, size_t *n, struct renew_err *e);

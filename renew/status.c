@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "renew/p11.h"
+#include "renew/ra.h"
+#include "renew/ra_util.h"
 #include "renew/util.h"
 
 static int add(struct renew_cert_info **out, size_t *n, size_t *cap)
@@ -58,6 +60,15 @@ int renew_status(const struct renew_target *t, int window_days, time_t now,
             ci->days_left = renew_days_left(ci->not_after, now);
             ci->state = renew_state_of(ci->not_after, now, window_days);
             ci->pin_blocked = (p.ti.flags & CKF_USER_PIN_LOCKED) != 0;
+            char hex[80];
+            int reason;
+            struct renew_err ce;
+            renew_ra_serial_hex(c[i].x509, hex, sizeof hex);
+            if (hex[0] && renew_cancelled(p.serial, hex, &ci->cancelled_on, &reason, &ce) == 0)
+                snprintf(ci->cancel_reason, sizeof ci->cancel_reason, "%s",
+                         renew_reason_name(reason));
+            else
+                ci->cancelled_on = 0;
             /* What shows without the PIN: a public key object of its id. */
             EVP_PKEY *pub = c[i].has_pub ? renew_p11_pubkey(&p, &c[i]) : NULL;
             ci->keyless = !c[i].has_pub && !c[i].has_priv;

@@ -148,7 +148,9 @@ static OSSL_CMP_PKISI *cert_req(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *r
                            time(NULL));
         if (why != NULL) {
             X509_free(signer);
-            return reject(OSSL_CMP_PKIFAILUREINFO_notAuthorized, why);
+            /* A revoked (cancelled) certificate says so in failInfo. */
+            return reject(strstr(why, "revoked") != NULL ? OSSL_CMP_PKIFAILUREINFO_certRevoked
+                          : OSSL_CMP_PKIFAILUREINFO_notAuthorized, why);
         }
         subj = X509_get_subject_name(signer);
     } else {

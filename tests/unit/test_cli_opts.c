@@ -73,11 +73,47 @@ static void test_usage_errors(void **state)
     assert_non_null(strstr(err, "never the PIN"));
 }
 
+/* The RA's commands: their options go with them alone, secrets never as
+ * values, reasons by their RFC 5280 names. */
+static void test_ra_commands(void **state)
+{
+    (void)state;
+    struct cli_opts o;
+    char err[CLI_ERR_MAX];
+    assert_int_equal(parse(&o, err, "--enroll", "--reference", "0a1b", "--secret-source",
+                           "env:S", "--subject", "/CN=Jane", NULL), 0);
+    assert_int_equal(o.cmd, CLI_ENROLL);
+    assert_string_equal(o.reference, "0a1b");
+    assert_string_equal(o.subject, "/CN=Jane");
+    assert_int_equal(parse(&o, err, "--enroll", "--secret-source", "env:S", NULL), RENEW_E_USAGE);
+    assert_non_null(strstr(err, "--reference"));
+    assert_int_equal(parse(&o, err, "--enroll", "--reference", "0a1b", NULL), RENEW_E_USAGE);
+    assert_int_equal(parse(&o, err, "--enroll", "--reference", "0a1b", "--secret-source",
+                           "s3cret", NULL), RENEW_E_USAGE);
+    assert_int_equal(parse(&o, err, "--renew", "--reference", "0a1b", NULL), RENEW_E_USAGE);
+    assert_int_equal(parse(&o, err, "--cancel", "--reason", "keyCompromise", NULL), 0);
+    assert_int_equal(o.cmd, CLI_CANCEL);
+    assert_int_equal(parse(&o, err, "--cancel", "--reason", "cessationOfOperation", NULL), 0);
+    assert_int_equal(parse(&o, err, "--cancel", "--reason", "stolen", NULL), RENEW_E_USAGE);
+    assert_non_null(strstr(err, "keyCompromise"));
+    assert_int_equal(parse(&o, err, "--cancel", NULL), RENEW_E_USAGE);
+    assert_int_equal(parse(&o, err, "--status", "--reason", "superseded", NULL), RENEW_E_USAGE);
+    assert_int_equal(parse(&o, err, "--unblock", "--puk-source", "fd:3", "--new-pin-source",
+                           "env:N", NULL), 0);
+    assert_int_equal(o.cmd, CLI_UNBLOCK);
+    assert_int_equal(parse(&o, err, "--unblock", "--puk-source", "12345678", NULL), RENEW_E_USAGE);
+    assert_int_equal(parse(&o, err, "--renew", "--puk-source", "fd:3", NULL), RENEW_E_USAGE);
+    assert_int_equal(parse(&o, err, "--repair", "--yes", NULL), 0);
+    assert_int_equal(o.cmd, CLI_REPAIR);
+    assert_int_equal(parse(&o, err, "--repair", "--enroll", NULL), RENEW_E_USAGE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commands),
         cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_ra_commands),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
