@@ -1,7 +1,8 @@
 #!/bin/sh
 # The RA's --enroll on each profile's virtual card, against the test CA:
 # a wrong one-time secret changes nothing (and the right one then works);
-# the CA locks a reference after 5 wrong secrets; an expired card refused
+# the CA locks a reference after 5 wrong secrets; an empty card gets its
+# first certificate for the --subject given; an expired card refused
 # by --renew (exit 5, naming --enroll) is re-issued to about 730 days and
 # passes pkcs11-tool --test; an enrollment killed after each step is named
 # by --diagnose and finished by a rerun with the same reference.
@@ -79,6 +80,14 @@ for PROFILE in ${RA_PROFILES:-O G}; do
         grep -q "No errors" "$S/t" || fail "pkcs11-tool --test: $(tail -n 5 "$S/t")"
         echo "ok   $PROFILE $CASE: pkcs11-tool --test --login on the re-issued card: No errors"
         expect 0 "nothing to do" C --check' sh
+    # A first issue onto an empty card: the holder's name must be given.
+    run first-issue --expires-in 15 --damage empty -- sh -c '. "$LIB"
+        expect 1 "give --subject" enroll
+        expect 1 "is not a DN" enroll --subject "CN=New Holder"
+        expect 0 "(730 days)" enroll --subject "/C=GB/O=NHS/CN=New Holder"
+        one_credential
+        expect 0 "New Holder" C --status
+        expect 0 "No problems" C --diagnose --pin-source env:CARDRENEW_PIN' sh
     # Killed after each step, then rerun with the same reference.
     run interrupted --expires-in -1 -- sh -c '. "$LIB"
         for step in keygen-unsaved keygen cmp journal write verify retire; do
