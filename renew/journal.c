@@ -9,13 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include "renew/journal.h"
+#include "renew/plat.h"
 
 #define MAGIC "cardrenew-journal 2"
 #define FILE_MAX 65536
@@ -136,23 +136,9 @@ static void sum_line(const char *text, size_t len, char out[72])
         k += sprintf(out + k, "%02x", md[i]);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int renew_journal_save(const char *serial, const struct renew_journal *j, struct renew_err *e)
 {
-    char path[512], tmp[520], dir[512], sum[72];
+    char path[512], dir[512], sum[72];
     int rc = journal_dir(serial, path, sizeof path, dir, sizeof dir, e);
     if (rc)
         return rc;
@@ -174,32 +160,15 @@ int renew_journal_save(const char *serial, const struct renew_journal *j, struct
     sum_line(text, (size_t)(p - text), sum);
     p += sprintf(p, "%s\n", sum);
 
-    /* Write a fresh file (never through a link), make it durable, then
-     * rename it over the journal and make the rename durable. */
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    int bad = fd < 0 || write_all(fd, text, (size_t)(p - text)) != 0 || fsync(fd) != 0;
-    int err = errno;
-    if (fd >= 0 && close(fd) != 0 && !bad) {
-        bad = 1;
-        err = errno;
-    }
+    /* A fresh file (never through a link) made durable, moved over the
+     * journal, and the move made durable (renew/plat.h). */
+    bool moved;
+    int err = renew_plat_replace_durable(path, text, (size_t)(p - text), &moved);
     free(text);
-    if (bad || rename(tmp, path) != 0) {
-        if (!bad)
-            err = errno;
-        if (fd >= 0)
-            unlink(tmp);
+    if (err && !moved)
         return renew_fail(e, RENEW_E_USAGE, "cannot write the renewal journal %s: %s",
                           path, strerror(err));
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    bad = dfd < 0 || fsync(dfd) != 0;
-    err = errno;
-    if (dfd >= 0)
-        close(dfd);
-    if (bad)
+    if (err)
         return renew_fail(e, RENEW_E_USAGE, "cannot make the renewal journal %s durable: %s",
                           path, strerror(err));
     return 0;
@@ -341,12 +310,14 @@ int renew_journal_keep_cert(const char *serial, const char *what, X509 *cert, ch
     for (int i = 0; fd < 0 && i < 100; i++) {   /* never over an earlier one */
         snprintf(to, tolen, "%.*s.%s-%s%s%.0d.pem", (int)(strlen(path) - strlen(".journal")),
                  path, what, stamp, i ? "-" : "", i);
-        fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0 && errno != EEXIST)
+        int err = renew_plat_create_new(to, &fd);
+        if (err && err != EEXIST) {
+            errno = err;
             break;
+        }
     }
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    int ok = f && PEM_write_X509(f, cert) && fflush(f) == 0 && fsync(fd) == 0;
+    int ok = f && PEM_write_X509(f, cert) && fflush(f) == 0 && renew_plat_sync(fd) == 0;
     if (f)
         ok &= fclose(f) == 0;
     else if (fd >= 0)
@@ -370,16 +341,15 @@ int renew_journal_lock(const char *serial, struct renew_err *e)
     if (journal_dir(serial, path, sizeof path, dir, sizeof dir, e))
         return -1;
     snprintf(lock, sizeof lock, "%s.lock", path);
-    int fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        renew_fail(e, RENEW_E_USAGE, "cannot open %s: %s (check XDG_STATE_HOME)", lock,
-                   strerror(errno));
-        return -1;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        close(fd);
+    int fd, err = renew_plat_lock(lock, &fd);
+    if (err == EWOULDBLOCK) {
         renew_fail(e, RENEW_E_TOKEN,
                    "another cardrenew is already renewing this smartcard: let it finish, then run cardrenew --status");
+        return -1;
+    }
+    if (err) {
+        renew_fail(e, RENEW_E_USAGE, "cannot open %s: %s (check XDG_STATE_HOME)", lock,
+                   strerror(err));
         return -1;
     }
     return fd;

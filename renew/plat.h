@@ -4,6 +4,7 @@
 #ifndef CARDRENEW_RENEW_PLAT_H
 #define CARDRENEW_RENEW_PLAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* A PKCS#11 module by path: its handle, or NULL with the reason in err. */
@@ -14,5 +15,20 @@ void renew_plat_module_close(void *module);
  * directory (beside libp11-kit); the folder of the running program on
  * Windows. */
 void renew_plat_module_dir(char *out, size_t outlen);
+
+/* The journal's files. Each returns 0 or an errno value.
+ * Replaces path whole and durably: a fresh file beside it (never through a
+ * link) written and flushed to disk, moved over path, and the move itself
+ * made durable. *moved says the move was done (a later failure is the
+ * durability's). */
+int renew_plat_replace_durable(const char *path, const void *data, size_t len, bool *moved);
+/* A new file that did not exist (EEXIST otherwise), only the user's;
+ * its descriptor in *fd. */
+int renew_plat_create_new(const char *path, int *fd);
+/* The file's data on disk. */
+int renew_plat_sync(int fd);
+/* An exclusive lock on path (made if missing), without waiting: EWOULDBLOCK
+ * when another process holds it. Closing *fd releases it. */
+int renew_plat_lock(const char *path, int *fd);
 
 #endif

@@ -1,6 +1,10 @@
 /* plat_posix.c: renew/plat.h on Linux (glibc). */
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <string.h>
 #include <p11-kit/uri.h>
@@ -36,4 +40,74 @@ void renew_plat_module_dir(char *out, size_t outlen)
         return;
     }
     snprintf(out, outlen, "/usr/lib/pkcs11");
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+int renew_plat_replace_durable(const char *path, const void *data, size_t len, bool *moved)
+{
+    char tmp[600], dir[600];
+    *moved = false;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return ENAMETOOLONG;
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno;
+    int err = write_all(fd, data, len) != 0 || fsync(fd) != 0 ? errno : 0;
+    if (close(fd) != 0 && !err)
+        err = errno;
+    if (!err && rename(tmp, path) != 0)
+        err = errno;
+    if (err) {
+        unlink(tmp);
+        return err;
+    }
+    *moved = true;
+    /* The rename is durable once the directory is. */
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    err = dfd < 0 || fsync(dfd) != 0 ? errno : 0;
+    if (dfd >= 0)
+        close(dfd);
+    return err;
+}
+
+int renew_plat_create_new(const char *path, int *fd)
+{
+    *fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    return *fd < 0 ? errno : 0;
+}
+
+int renew_plat_sync(int fd)
+{
+    return fsync(fd) != 0 ? errno : 0;
+}
+
+int renew_plat_lock(const char *path, int *fd)
+{
+    *fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (*fd < 0)
+        return errno;
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        close(*fd);
+        *fd = -1;
+        return EWOULDBLOCK;
+    }
+    return 0;
 }
