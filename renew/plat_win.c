@@ -1,5 +1,8 @@
 /* plat_win.c: renew/plat.h on Windows. */
 #include <windows.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <io.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,4 +44,89 @@ void renew_plat_module_dir(char *out, size_t outlen)
         snprintf(out, outlen, "%.*s", (int)(slash - exe), exe);
     else
         snprintf(out, outlen, ".");
+}
+
+/* A Windows error as the nearest errno value, for strerror. */
+static int werr(void)
+{
+    switch (GetLastError()) {
+    case ERROR_FILE_EXISTS:
+    case ERROR_ALREADY_EXISTS: return EEXIST;
+    case ERROR_ACCESS_DENIED: return EACCES;
+    case ERROR_PATH_NOT_FOUND:
+    case ERROR_FILE_NOT_FOUND: return ENOENT;
+    case ERROR_DISK_FULL: return ENOSPC;
+    case ERROR_LOCK_VIOLATION:
+    case ERROR_SHARING_VIOLATION: return EWOULDBLOCK;
+    default: return EIO;
+    }
+}
+
+/* A CRT descriptor owning h, so that close() releases it. */
+static int to_fd(HANDLE h, int *fd)
+{
+    *fd = _open_osfhandle((intptr_t)h, _O_BINARY);
+    if (*fd < 0) {
+        CloseHandle(h);
+        return EMFILE;
+    }
+    return 0;
+}
+
+int renew_plat_replace_durable(const char *path, const void *data, size_t len, bool *moved)
+{
+    char tmp[600];
+    *moved = false;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp || len > MAXDWORD)
+        return ENAMETOOLONG;
+    DeleteFileA(tmp);
+    /* CREATE_NEW never opens an existing file or follows a link to one. */
+    HANDLE h = CreateFileA(tmp, GENERIC_WRITE, 0, NULL, CREATE_NEW,
+                           FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+    if (h == INVALID_HANDLE_VALUE)
+        return werr();
+    DWORD done = 0;
+    int err = !WriteFile(h, data, (DWORD)len, &done, NULL) || done != len ||
+              !FlushFileBuffers(h) ? werr() : 0;
+    CloseHandle(h);
+    /* MOVEFILE_WRITE_THROUGH returns once the move is on disk. */
+    if (!err && !MoveFileExA(tmp, path, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+        err = werr();
+    if (err) {
+        DeleteFileA(tmp);
+        return err;
+    }
+    *moved = true;
+    return 0;
+}
+
+int renew_plat_create_new(const char *path, int *fd)
+{
+    *fd = -1;
+    HANDLE h = CreateFileA(path, GENERIC_WRITE, 0, NULL, CREATE_NEW,
+                           FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+    if (h == INVALID_HANDLE_VALUE)
+        return werr();
+    return to_fd(h, fd);
+}
+
+int renew_plat_sync(int fd)
+{
+    HANDLE h = (HANDLE)_get_osfhandle(fd);
+    return h != INVALID_HANDLE_VALUE && FlushFileBuffers(h) ? 0 : EIO;
+}
+
+int renew_plat_lock(const char *path, int *fd)
+{
+    *fd = -1;
+    HANDLE h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
+                           NULL, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    if (h == INVALID_HANDLE_VALUE)
+        return werr();
+    OVERLAPPED o = { 0 };
+    if (!LockFileEx(h, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &o)) {
+        CloseHandle(h);
+        return EWOULDBLOCK;
+    }
+    return to_fd(h, fd);    /* closing the handle releases the lock */
 }
