@@ -44,10 +44,10 @@ $(W)/cardrenew-pkcs11.dll: $(call wobj,$(W_P11_SRC) $(W_CARD_SRC)) pkcs11/cardre
 
 # What the tests under Wine run (tests/integration/windows_wine.sh): a
 # test-only winscard.dll forwarding to scard_bridge (Linux, pcsc-lite) and
-# a small PKCS#11 host.
+# a small PKCS#11 host; the renewal engine's Windows seam on its own.
 T := $(W)/tests
 .PHONY: windows-tests
-windows-tests: windows $(T)/winscard.dll $(T)/p11host.exe $(T)/scard_bridge
+windows-tests: windows $(T)/winscard.dll $(T)/p11host.exe $(T)/scard_bridge $(T)/test_renew_plat.exe
 
 $(T)/winscard.dll: tests/win/winscard_fwd.c tests/win/winscard.def tests/win/bridge.h
 	@mkdir -p $(dir $@)
@@ -62,3 +62,7 @@ $(T)/scard_bridge: tests/win/scard_bridge.c tests/win/bridge.h
 	@mkdir -p $(dir $@)
 	cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -I. \
 	    $(shell pkg-config --cflags libpcsclite) -o $@ $< $(shell pkg-config --libs libpcsclite) -lpthread
+
+$(T)/test_renew_plat.exe: tests/win/test_renew_plat.c renew/plat_win.c renew/plat.h
+	@mkdir -p $(dir $@)
+	$(WCC) $(W_CFLAGS) -s $(W_STATIC) -o $@ tests/win/test_renew_plat.c renew/plat_win.c

@@ -9,7 +9,9 @@
 # (no token, its session gone) and put back (logs in and signs again).
 # Wine 8's winscard.dll is a stub: a test-only one (tests/win/winscard_fwd.c,
 # WINEDLLOVERRIDES=winscard=n) forwards the SCard* calls over loopback to
-# scard_bridge, on pcsc-lite in the sandbox. A private WINEPREFIX per run.
+# scard_bridge, on pcsc-lite in the sandbox. Also renew/plat_win.c on its
+# own (tests/win/test_renew_plat.c): the journal's durable replace, new-file
+# creation and lock, and module loading. A private WINEPREFIX per run.
 # Builds with `make windows-tests` when needed (the first build of OpenSSL
 # for mingw takes minutes; later runs reuse build/win64/openssl).
 set -u
@@ -50,7 +52,8 @@ case "$BUILD" in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 P=$2
 run=$CARDRENEW_SANDBOX/win
 mkdir -p "$run"
-cp $W/cardrenew-pkcs11.dll $W/tests/winscard.dll $W/tests/p11host.exe "$run/"
+cp $W/cardrenew-pkcs11.dll $W/tests/winscard.dll $W/tests/p11host.exe \
+   $W/tests/test_renew_plat.exe "$run/"
 $W/tests/scard_bridge >"$run/port" 2>"$run/bridge.log" &
 bridge=$!
 WINEPREFIX=$run/prefix
@@ -66,6 +69,16 @@ for _ in $(seq 50); do [ -s "$run/port" ] && break; sleep 0.1; done
 CARDRENEW_SCARD_BRIDGE=$(head -n 1 "$run/port")
 export CARDRENEW_SCARD_BRIDGE
 wineboot -i >/dev/null 2>&1 || { echo "FAIL: wineboot"; exit 1; }
+
+# The renewal engine's Windows seam (renew/plat_win.c) on its own: the
+# journal's files and loading the module.
+mkdir "$run/journal"
+(cd "$run" && wine test_renew_plat.exe "Z:$(echo "$run/journal" | tr / '\\')" \
+    cardrenew-pkcs11.dll) >"$run/plat.out" 2>&1
+rc=$?
+sed "s/^/  [$P] /" "$run/plat.out"
+[ $rc -eq 0 ] && [ "$(grep -c '^ok: ' "$run/plat.out")" -eq 10 ] ||
+    { echo "FAIL: test_renew_plat exited $rc"; exit 1; }
 
 sha1=
 [ "$P" = G ] && sha1=--sha1     # profile G signs SHA-1 DigestInfos only

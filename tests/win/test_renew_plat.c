@@ -1,0 +1,80 @@
+/* test_renew_plat.c: renew/plat_win.c under Wine, in a fresh folder given
+ * as the argument: the journal's durable replace, new-file-only creation,
+ * the exclusive lock, and loading a PKCS#11 module by path.
+ *   test_renew_plat.exe DIR MODULE.dll
+ * One "ok: ..." line per check; exit 0 when all passed. */
+#include <windows.h>
+#include <errno.h>
+#include <io.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "renew/plat.h"
+
+static int failed;
+
+static void check(int cond, const char *what)
+{
+    printf("%s: %s\n", cond ? "ok" : "FAIL", what);
+    failed |= !cond;
+}
+
+static int content_is(const char *path, const char *want)
+{
+    char buf[64] = "";
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    return f && strcmp(buf, want) == 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: test_renew_plat DIR MODULE.dll\n");
+        return 2;
+    }
+    char j[600], tmp[620], pem[600], lock[600], why[400], dir[600];
+    snprintf(j, sizeof j, "%s\\card.journal", argv[1]);
+    snprintf(tmp, sizeof tmp, "%s.tmp", j);
+    snprintf(pem, sizeof pem, "%s\\card.old.pem", argv[1]);
+    snprintf(lock, sizeof lock, "%s.lock", j);
+    bool moved = false;
+
+    check(renew_plat_replace_durable(j, "first", 5, &moved) == 0 && moved && content_is(j, "first"),
+          "a new journal written whole");
+    check(renew_plat_replace_durable(j, "second", 6, &moved) == 0 && moved &&
+              content_is(j, "second") && GetFileAttributesA(tmp) == INVALID_FILE_ATTRIBUTES,
+          "the journal replaced whole, no temp file left");
+
+    int fd = -1, fd2 = -1;
+    check(renew_plat_create_new(pem, &fd) == 0 && fd >= 0 && _write(fd, "pem", 3) == 3 &&
+              renew_plat_sync(fd) == 0 && _close(fd) == 0 && content_is(pem, "pem"),
+          "a certificate copy created and flushed");
+    check(renew_plat_create_new(pem, &fd) == EEXIST, "an existing file is never reopened (EEXIST)");
+
+    check(renew_plat_lock(lock, &fd) == 0 && fd >= 0, "the lock taken");
+    check(renew_plat_lock(lock, &fd2) == EWOULDBLOCK, "a second lock refused at once (EWOULDBLOCK)");
+    _close(fd);
+    check(renew_plat_lock(lock, &fd2) == 0, "the lock free again once closed");
+    _close(fd2);
+
+    why[0] = '\0';
+    check(renew_plat_module_open("Z:\\nonexistent\\none.dll", why, sizeof why) == NULL && why[0],
+          "a missing module fails with a reason");
+    void *m = renew_plat_module_open(argv[2], why, sizeof why);
+    check(m && renew_plat_module_sym(m, "C_GetFunctionList") &&
+              !renew_plat_module_sym(m, "C_Initialize"),
+          "the module loaded; C_GetFunctionList found, C_Initialize not exported");
+    if (m)
+        renew_plat_module_close(m);
+    renew_plat_module_dir(dir, sizeof dir);
+    char exe[MAX_PATH];
+    GetModuleFileNameA(NULL, exe, sizeof exe);
+    check(strncmp(exe, dir, strlen(dir)) == 0 && exe[strlen(dir)] == '\\',
+          "modules named without a folder are looked for beside the program");
+    return failed;
+}
