@@ -6,6 +6,7 @@
 # CARDRENEW_OPENSSL_VERSION overrides the pinned version (it must be in the
 # mirror). CARDRENEW_WIN_CACHE (optional, outside the clone) keeps a copy of the
 # finished build to speed a rerun; it is never needed.
+# Exit status 3: that version's source is not in the mirror.
 set -eu
 out=$1
 arch=${2:-mingw64}
@@ -40,7 +41,12 @@ fi
 
 work=$out.src
 rm -rf "$work" && mkdir -p "$work"
-(cd "$work" && apt-get source -q --only-source "openssl=$VERSION" >/dev/null)
+if ! (cd "$work" && apt-get source -q --only-source "openssl=$VERSION" >/dev/null); then
+    echo "openssl: the source package openssl=$VERSION is not in the mirror" \
+         "(set CARDRENEW_OPENSSL_VERSION to the one apt-cache showsrc openssl lists)" >&2
+    rm -rf "$work"
+    exit 3
+fi
 src=$(find "$work" -maxdepth 1 -type d -name 'openssl-*' | head -n 1)
 [ -n "$src" ] || { echo "openssl: apt-get source openssl=$VERSION gave no tree" >&2; exit 1; }
 echo "openssl: building $VERSION for $arch (several minutes, once)"

@@ -28,6 +28,14 @@ if [ "${1:-}" != --inner ]; then
     done
     [ "$(id -u)" = 0 ] || { echo "skipped: the PC/SC stack needs root"; exit 77; }
     start=$(date +%s)
+    tools/win-openssl.sh $W/openssl >/tmp/windows-build.$$ 2>&1
+    case $? in
+    0) ;;
+    3) tail -n 1 /tmp/windows-build.$$; rm -f /tmp/windows-build.$$
+       echo "skipped: the pinned OpenSSL source package is not in this mirror"; exit 77 ;;
+    *) tail -n 30 /tmp/windows-build.$$; rm -f /tmp/windows-build.$$
+       echo "FAIL: building OpenSSL for mingw"; exit 1 ;;
+    esac
     make --no-print-directory windows-tests >/tmp/windows-build.$$ 2>&1 ||
         { tail -n 30 /tmp/windows-build.$$; rm -f /tmp/windows-build.$$; echo "FAIL: make windows-tests"; exit 1; }
     rm -f /tmp/windows-build.$$
