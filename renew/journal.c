@@ -27,27 +27,11 @@ const char *renew_jstate_name(enum renew_jstate s)
     return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
 }
 
-static int state_dir(char *out, size_t outlen, struct renew_err *e)
-{
-    const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-    int n;
-    if (x && x[0] == '/')
-        n = snprintf(out, outlen, "%s/cardrenew", x);
-    else if (home && home[0] == '/')
-        n = snprintf(out, outlen, "%s/.local/state/cardrenew", home);
-    else
-        return renew_fail(e, RENEW_E_USAGE,
-                          "cannot find a place for the renewal journal: set HOME or XDG_STATE_HOME");
-    if (n < 0 || (size_t)n >= outlen)
-        return renew_fail(e, RENEW_E_USAGE, "the state directory path is too long: set a shorter XDG_STATE_HOME");
-    return 0;
-}
-
 int renew_journal_path(const char *serial, char *out, size_t outlen, struct renew_err *e)
 {
     char dir[400], safe[65];
     size_t k = 0;
-    int rc = state_dir(dir, sizeof dir, e);
+    int rc = renew_plat_state_dir(dir, sizeof dir, e);
     if (rc)
         return rc;
     /* The serial comes from the token: keep it to a safe file name. */

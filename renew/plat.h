@@ -16,6 +16,11 @@ void renew_plat_module_close(void *module);
  * Windows. */
 void renew_plat_module_dir(char *out, size_t outlen);
 
+struct renew_err;
+/* The folder of the renewal journals: $XDG_STATE_HOME/cardrenew or
+ * ~/.local/state/cardrenew; %LOCALAPPDATA%\cardrenew on Windows. */
+int renew_plat_state_dir(char *out, size_t outlen, struct renew_err *e);
+
 /* The journal's files. Each returns 0 or an errno value.
  * Replaces path whole and durably: a fresh file beside it (never through a
  * link) written and flushed to disk, moved over path, and the move itself

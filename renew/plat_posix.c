@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <p11-kit/uri.h>
 
 #include "renew/plat.h"
+#include "renew/renew.h"
 
 void *renew_plat_module_open(const char *path, char *err, size_t errlen)
 {
@@ -40,6 +42,22 @@ void renew_plat_module_dir(char *out, size_t outlen)
         return;
     }
     snprintf(out, outlen, "/usr/lib/pkcs11");
+}
+
+int renew_plat_state_dir(char *out, size_t outlen, struct renew_err *e)
+{
+    const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    int n;
+    if (x && x[0] == '/')
+        n = snprintf(out, outlen, "%s/cardrenew", x);
+    else if (home && home[0] == '/')
+        n = snprintf(out, outlen, "%s/.local/state/cardrenew", home);
+    else
+        return renew_fail(e, RENEW_E_USAGE,
+                          "cannot find a place for the renewal journal: set HOME or XDG_STATE_HOME");
+    if (n < 0 || (size_t)n >= outlen)
+        return renew_fail(e, RENEW_E_USAGE, "the state directory path is too long: set a shorter XDG_STATE_HOME");
+    return 0;
 }
 
 static int write_all(int fd, const char *p, size_t n)

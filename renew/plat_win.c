@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <io.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "renew/plat.h"
+#include "renew/renew.h"
 
 void *renew_plat_module_open(const char *path, char *err, size_t errlen)
 {
@@ -44,6 +46,18 @@ void renew_plat_module_dir(char *out, size_t outlen)
         snprintf(out, outlen, "%.*s", (int)(slash - exe), exe);
     else
         snprintf(out, outlen, ".");
+}
+
+int renew_plat_state_dir(char *out, size_t outlen, struct renew_err *e)
+{
+    const char *base = getenv("LOCALAPPDATA");
+    if (!base || !base[0])
+        return renew_fail(e, RENEW_E_USAGE,
+                          "cannot find a place for the renewal journal: LOCALAPPDATA is not set");
+    int n = snprintf(out, outlen, "%s\\cardrenew", base);
+    if (n < 0 || (size_t)n >= outlen)
+        return renew_fail(e, RENEW_E_USAGE, "the state directory path is too long (LOCALAPPDATA)");
+    return 0;
 }
 
 /* A Windows error as the nearest errno value, for strerror. */

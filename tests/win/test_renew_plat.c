@@ -1,18 +1,31 @@
 /* test_renew_plat.c: renew/plat_win.c under Wine, in a fresh folder given
  * as the argument: the journal's durable replace, new-file-only creation,
- * the exclusive lock, and loading a PKCS#11 module by path.
+ * the exclusive lock, its folder, and loading a PKCS#11 module by path.
  *   test_renew_plat.exe DIR MODULE.dll
  * One "ok: ..." line per check; exit 0 when all passed. */
 #include <windows.h>
 #include <errno.h>
 #include <io.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "renew/plat.h"
+#include "renew/renew.h"
 
 static int failed;
+
+/* renew/p11.c's, which brings p11-kit's URI code with it: the same here. */
+int renew_fail(struct renew_err *e, int code, const char *fmt, ...)
+{
+    va_list ap;
+    e->code = code;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return code;
+}
 
 static void check(int cond, const char *what)
 {
@@ -76,5 +89,14 @@ int main(int argc, char **argv)
     GetModuleFileNameA(NULL, exe, sizeof exe);
     check(strncmp(exe, dir, strlen(dir)) == 0 && exe[strlen(dir)] == '\\',
           "modules named without a folder are looked for beside the program");
+
+    struct renew_err e = { 0 };
+    char want[600];
+    snprintf(want, sizeof want, "%s\\cardrenew", getenv("LOCALAPPDATA"));
+    check(renew_plat_state_dir(dir, sizeof dir, &e) == 0 && strcmp(dir, want) == 0,
+          "the journals' folder is %LOCALAPPDATA%\\cardrenew");
+    _putenv("LOCALAPPDATA=");
+    check(renew_plat_state_dir(dir, sizeof dir, &e) == RENEW_E_USAGE && strstr(e.msg, "LOCALAPPDATA"),
+          "without LOCALAPPDATA the journal has no place, and says why");
     return failed;
 }
