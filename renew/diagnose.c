@@ -6,6 +6,8 @@
 #include "renew/cardkey.h"
 #include "renew/journal.h"
 #include "renew/p11.h"
+#include "renew/ra.h"
+#include "renew/ra_util.h"
 #include "renew/util.h"
 
 struct list {
@@ -97,6 +99,20 @@ static void creds_state(struct renew_p11 *p, struct renew_cred *c, size_t n, boo
             continue;
         }
         whole++;
+        char hex[80], day[16];
+        time_t when;
+        int reason;
+        struct renew_err ce;
+        renew_ra_serial_hex(c[i].x509, hex, sizeof hex);
+        if (hex[0] && renew_cancelled(p->serial, hex, &when, &reason, &ce) == 0) {
+            struct tm tm;
+            if (!gmtime_r(&when, &tm) || !strftime(day, sizeof day, "%d-%b-%Y", &tm))
+                snprintf(day, sizeof day, "?");
+            snprintf(buf, sizeof buf, "The certificate on your smartcard was cancelled on %s (%s).",
+                     day, renew_reason_name(reason));
+            add(l, RENEW_E_CA, buf, "Ask your RA to re-issue the card (cardrenew --enroll).");
+            continue;
+        }
         time_t na = renew_asn1_time(X509_get0_notAfter(c[i].x509));
         enum renew_state s = renew_state_of(na, now, window);
         if (s == RENEW_EXPIRED)

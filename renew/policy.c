@@ -45,7 +45,8 @@ int renew_check_code(enum renew_state s)
 int renew_worse(int a, int b)
 {
     static const int order[] = { RENEW_OK, RENEW_CHECK_DUE, RENEW_E_PIN, RENEW_E_EXPIRED,
-                                 RENEW_E_TOKEN, RENEW_E_JOURNAL, RENEW_E_PIN_BLOCKED };
+                                 RENEW_E_CA, RENEW_E_TOKEN, RENEW_E_JOURNAL,
+                                 RENEW_E_PIN_BLOCKED };
     int ra = -1, rb = -1;
     for (int i = 0; i < (int)(sizeof order / sizeof order[0]); i++) {
         ra = order[i] == a ? i : ra;

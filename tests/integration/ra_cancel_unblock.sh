@@ -51,6 +51,8 @@ for PROFILE in ${RA_PROFILES:-O G}; do
         grep -q "\"state\": \"cancelled\", \"cancelled_on\": \"[^\"]*\", \"cancel_reason\": \"keyCompromise\"" "$S/o" ||
             fail "JSON: $(cat "$S/o")"
         expect 6 "cancelled on $today" C --check
+        expect 6 "cancelled on $today (keyCompromise)" C --diagnose --pin-source env:CARDRENEW_PIN
+        grep -q "Run cardrenew --renew" "$S/o" && fail "--diagnose says to renew a cancelled card"
         # Another desktop (no local record): the CA refuses the kur.
         XDG_STATE_HOME=$S/other expect 6 "revoked" renew --force
         one_credential' sh

@@ -73,6 +73,10 @@ static void test_diagnose_priority(void **state)
         { RENEW_E_TOKEN, RENEW_E_PIN_BLOCKED, RENEW_E_PIN_BLOCKED },
         { RENEW_OK, RENEW_OK, RENEW_OK },
         { RENEW_E_USAGE, RENEW_E_PIN_BLOCKED, RENEW_E_USAGE },
+        /* A cancelled certificate: above expiry, below a broken card. */
+        { RENEW_E_CA, RENEW_E_EXPIRED, RENEW_E_CA },
+        { RENEW_E_CA, RENEW_E_PIN_BLOCKED, RENEW_E_PIN_BLOCKED },
+        { RENEW_E_CA, RENEW_E_TOKEN, RENEW_E_TOKEN },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int x = renew_worse(cases[i].a, cases[i].b), y = renew_worse(cases[i].b, cases[i].a);
