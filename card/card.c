@@ -318,6 +318,12 @@ void card_end(struct card *c)
         return (c)->drv->op((c), ##__VA_ARGS__);                \
     } while (0)
 
+void card_forget_probes(struct card *c)
+{
+    if (c)
+        c->empty_refs = 0;
+}
+
 int card_change_counter(struct card *c, uint64_t *counter)
 {
     if (!counter)

@@ -170,6 +170,9 @@ int card_ctx_reader_events(struct card_ctx *ctx, const char *reader,
 /* The driver ops, each run through one place that turns NULL ops into
  * CARD_E_UNSUPPORTED. Call them between card_begin and card_end. */
 int card_change_counter(struct card *c, uint64_t *counter);
+/* Another program changed the card: forget what reading it taught the
+ * driver (profile G: which key references were empty). */
+void card_forget_probes(struct card *c);
 int card_read_objects(struct card *c, struct card_objects *out);
 int card_pin_status(struct card *c, int *tries_left);
 int card_pin_verify(struct card *c, const char *pin, size_t len);

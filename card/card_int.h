@@ -24,6 +24,12 @@ struct card {
     bool chaining;
     /* The size a PIN is padded to (profile O, from the AODF). */
     size_t pin_pad;
+    /* Profile G: key references found to hold no key since the card was
+     * connected (a bit per reference), so that reading the objects again
+     * does not ask every free entry once more. Kept up to date by this
+     * handle's own key generation and deletion; cleared by init (every
+     * connect and reconnect) and by card_forget_probes. */
+    uint32_t empty_refs;
     /* A reset or removal seen: reconnect in the next card_begin. */
     bool lost;
     /* ... and whether a caller has already been told of it. */

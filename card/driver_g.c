@@ -49,6 +49,21 @@ static int fill_rsa(struct card_container *k, unsigned ref, const uint8_t *mod,
     return card_container_set_id(k);
 }
 
+/* A free entry's key read back; a reference found empty since this
+ * handle connected is not asked again. */
+static int probe(struct card *c, unsigned ref, uint8_t *mod, size_t *len)
+{
+    uint32_t bit = 1u << (ref & 31);
+    if (c->empty_refs & bit)
+        return CARD_E_NOT_FOUND;
+    int rv = card_g_read_pubkey(c, ref, mod, len);
+    if (rv == CARD_E_NOT_FOUND)
+        c->empty_refs |= bit;
+    else
+        c->empty_refs &= ~bit;
+    return rv;
+}
+
 static int g_read_objects(struct card *c, struct card_objects *out)
 {
     struct card_g_store s;
@@ -87,7 +102,7 @@ static int g_read_objects(struct card *c, struct card_objects *out)
          * allocated one without a certificate shows its key alone. */
         uint8_t mod[512];
         size_t len = sizeof(mod);
-        rv = card_g_read_pubkey(c, e->ref, mod, &len);
+        rv = probe(c, e->ref, mod, &len);
         if (rv == CARD_E_NOT_FOUND) {
             rv = CARD_OK;
             continue;
@@ -119,6 +134,7 @@ static void hexify(const uint8_t *in, size_t n, char *out)
 
 static int g_init(struct card *c, struct card_info *info)
 {
+    c->empty_refs = 0;
     c->max_send = 255;
     c->ext_len = false;
     c->chaining = false;
@@ -337,7 +353,7 @@ static int g_generate_key(struct card *c, enum card_key_type type, unsigned bits
                 continue;
             uint8_t mod[512];
             size_t len = sizeof(mod);
-            rv = card_g_read_pubkey(c, s.e[i].ref, mod, &len);
+            rv = probe(c, s.e[i].ref, mod, &len);
             if (rv == CARD_E_NOT_FOUND)
                 ref = s.e[i].ref;
             else if (rv != CARD_OK)
@@ -348,6 +364,8 @@ static int g_generate_key(struct card *c, enum card_key_type type, unsigned bits
         rv = CARD_E_CARD_FULL;
         goto out;
     }
+    /* Whatever the answer, the reference may hold a key from now on. */
+    c->empty_refs &= ~(1u << (ref & 31));
     uint8_t d[] = { 0x91, 0x02, (uint8_t)(bits >> 8), (uint8_t)bits };
     struct card_apdu a = { 0x80, 0x46, 0x00, (uint8_t)ref, d, sizeof(d), true, 0, false };
     uint8_t mod[512];
@@ -383,7 +401,7 @@ static int find_entry(struct card *c, const struct card_g_store *s, const uint8_
         } else {
             uint8_t mod[512];
             size_t len = sizeof(mod);
-            rv = card_g_read_pubkey(c, e->ref, mod, &len);
+            rv = probe(c, e->ref, mod, &len);
             if (rv == CARD_E_NOT_FOUND) {
                 card_container_clear(&k);
                 continue;
@@ -636,7 +654,10 @@ static int g_delete_key(struct card *c, const uint8_t *id, size_t idlen)
     if (alloc && (rv = g_delete_cert(c, id, idlen)) != CARD_OK)
         return rv;
     struct card_apdu a = { 0x80, 0xE4, 0x00, (uint8_t)ref, NULL, 0, false, 0, false };
-    return card_apdu_run(c, &a, NULL, NULL);
+    rv = card_apdu_run(c, &a, NULL, NULL);
+    if (rv == CARD_OK)
+        c->empty_refs |= 1u << (ref & 31);
+    return rv;
 }
 
 const struct card_driver card_driver_g = {

@@ -8,6 +8,7 @@
  * their next C_GetSessionInfo (p11_cache_foreign): that is how NSS learns
  * to drop its copy of the certificates. This process's own changes are
  * published as a change notice (notice.c) for the others. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "pkcs11/p11.h"
@@ -22,6 +23,7 @@ void p11_cache_foreign(struct p11_slot *s)
 {
     s->epoch++;
     s->have_counter = s->checked = false;
+    card_forget_probes(s->card);
 }
 
 /* This process changed the card: tell the others, once. */
@@ -57,6 +59,8 @@ CK_RV p11_cache_refresh(struct p11_slot *s)
     }
     /* Moved while we held objects, and not by us: another program. */
     bool foreign = counted && s->have_counter && same_card;
+    if (!s->own_change)
+        card_forget_probes(s->card);
 
     struct card_objects fresh = { 0 };
     crv = card_read_objects(s->card, &fresh);
@@ -85,6 +89,47 @@ CK_RV p11_cache_refresh(struct p11_slot *s)
     }
     s->checked = true;
     p11_trace("objects read: %zu containers, %zu objects", s->cont.n, s->nobj);
+    return CKR_OK;
+}
+
+/* This process deleted a container's certificate (whole: the key with
+ * it). The cache follows without reading the objects again, which would
+ * cost the whole card's APDUs after every write; only the counter is
+ * read, to stay checked and to tell the others. */
+CK_RV p11_cache_deleted(struct p11_slot *s, size_t ci, bool whole)
+{
+    if (ci >= s->cont.n)
+        return CKR_GENERAL_ERROR;
+    struct card_container *k = &s->cont.c[ci];
+    if (whole) {
+        card_container_clear(k);
+        memmove(k, k + 1, (s->cont.n - ci - 1) * sizeof(*k));
+        s->cont.n--;
+        memset(&s->cont.c[s->cont.n], 0, sizeof(*k));
+    } else {
+        free(k->cert);
+        k->cert = NULL;
+        k->cert_len = 0;
+    }
+    s->own_change = true;
+    uint64_t counter = 0;
+    int crv = card_change_counter(s->card, &counter);
+    bool counted = crv == CARD_OK;
+    if (!counted && crv != CARD_E_UNSUPPORTED) {
+        s->have_counter = s->checked = false;
+        publish_own(s, 0, false);
+        return p11_card_result(s, crv);
+    }
+    s->have_counter = counted;
+    s->counter = counter;
+    publish_own(s, counter, counted);
+    CK_RV rv = p11_objects_build(s);
+    if (rv != CKR_OK) {
+        s->have_counter = s->checked = false;
+        return rv;
+    }
+    /* Without a counter the objects are read in every transaction. */
+    s->checked = counted;
     return CKR_OK;
 }
 

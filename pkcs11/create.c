@@ -172,11 +172,11 @@ CK_RV p11_destroy_object(struct p11_session *ss, CK_OBJECT_HANDLE h)
         rv = CKR_ACTION_PROHIBITED;
         goto out;
     }
+    size_t ci = o->ci;
+    bool whole = o->kind == P11_PRIV;
     rv = p11_card_result(s, crv);
-    if (rv == CKR_OK) {
-        p11_cache_stale(s);
-        rv = p11_cache_refresh(s);
-    }
+    if (rv == CKR_OK)
+        rv = p11_cache_deleted(s, ci, whole);
 out:
     p11_token_end(s);
     return rv;

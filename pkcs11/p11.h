@@ -162,6 +162,9 @@ CK_RV p11_object_attrs_build(const struct card_container *c, enum p11_kind kind,
 CK_RV p11_cache_refresh(struct p11_slot *s);
 /* This process changed the card: the next refresh reads the objects. */
 void p11_cache_stale(struct p11_slot *s);
+/* This process deleted container ci's certificate, or (whole) the
+ * container: the cache follows without reading the card's objects. */
+CK_RV p11_cache_deleted(struct p11_slot *s, size_t ci, bool whole);
 /* The objects changed under this process (a counter or a notice that is
  * not ours): sessions opened before end at C_GetSessionInfo. */
 void p11_cache_foreign(struct p11_slot *s);
