@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 #include "cli/cli.h"
+#include "cli/plat.h"
 
 int cli_pin_source_parse(const char *src, enum cli_pin_kind *kind, const char **arg,
                          int *fd, char *err, size_t errlen)
@@ -77,26 +77,18 @@ static int read_line(int fd, char *buf, size_t bufsize, size_t *len, bool *too_l
 static int tty_prompt(const char *prompt, char *buf, size_t bufsize, size_t *len,
                       bool *too_long)
 {
-    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
-    struct termios old, quiet;
-    if (fd < 0)
+    struct cli_tty *t = cli_plat_tty_open();
+    if (!t)
         return -1;
-    if (tcgetattr(fd, &old) != 0) {
-        close(fd);
-        return -1;
-    }
-    quiet = old;
-    quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-    quiet.c_lflag |= ICANON;
-    if (write(fd, prompt, strlen(prompt)) < 0 || tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
-        close(fd);
+    if (write(cli_plat_tty_out(t), prompt, strlen(prompt)) < 0 || !cli_plat_tty_echo(t, false)) {
+        cli_plat_tty_close(t);
         return -1;
     }
-    int rc = read_line(fd, buf, bufsize, len, too_long);
-    tcsetattr(fd, TCSAFLUSH, &old);
-    if (write(fd, "\n", 1) < 0)
+    int rc = read_line(cli_plat_tty_in(t), buf, bufsize, len, too_long);
+    cli_plat_tty_echo(t, true);
+    if (write(cli_plat_tty_out(t), "\n", 1) < 0)
         rc = -1;
-    close(fd);
+    cli_plat_tty_close(t);
     return rc;
 }
 
@@ -193,11 +185,9 @@ fail:
 
 bool cli_have_tty(void)
 {
-    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return false;
-    close(fd);
-    return true;
+    struct cli_tty *t = cli_plat_tty_open();
+    cli_plat_tty_close(t);
+    return t != NULL;
 }
 
 bool cli_ask_yes(const char *question)
@@ -205,12 +195,12 @@ bool cli_ask_yes(const char *question)
     char ans[16];
     size_t n;
     bool too_long;
-    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
+    struct cli_tty *t = cli_plat_tty_open();
+    if (!t)
         return false;
-    bool ok = write(fd, question, strlen(question)) >= 0 &&
-              read_line(fd, ans, sizeof ans, &n, &too_long) == 0 &&
+    bool ok = write(cli_plat_tty_out(t), question, strlen(question)) >= 0 &&
+              read_line(cli_plat_tty_in(t), ans, sizeof ans, &n, &too_long) == 0 &&
               (ans[0] == 'y' || ans[0] == 'Y');
-    close(fd);
+    cli_plat_tty_close(t);
     return ok;
 }

@@ -1,0 +1,20 @@
+/* plat.h: what the CLI does differently on POSIX and on Windows. One file
+ * per platform, chosen by the Makefile: plat_posix.c (Linux) and
+ * plat_win.c (Windows). */
+#ifndef CARDRENEW_CLI_PLAT_H
+#define CARDRENEW_CLI_PLAT_H
+
+#include <stdbool.h>
+
+/* The terminal the user types at, whatever stdin and stdout are: /dev/tty,
+ * or the console (CONIN$ and CONOUT$). NULL when there is none. */
+struct cli_tty;
+struct cli_tty *cli_plat_tty_open(void);
+int cli_plat_tty_in(const struct cli_tty *t);       /* a descriptor to read */
+int cli_plat_tty_out(const struct cli_tty *t);      /* a descriptor to write */
+/* Whole lines, echoed or not (a PIN is not); false when it cannot be set. */
+bool cli_plat_tty_echo(struct cli_tty *t, bool on);
+/* Closes it, with the echo as it was. */
+void cli_plat_tty_close(struct cli_tty *t);
+
+#endif
