@@ -88,7 +88,7 @@ openssl x509 -in "$T/c1.pem" -noout -text | grep -q "sha256WithRSAEncryption\|ec
     && ok "signed with SHA-256" || bad "not SHA-256"
 
 # the same secret twice: refused
-expect_fail "ir with a used secret" "missing secret" ir -ref "$REF" -secret "pass:$SEC" \
+expect_fail "ir with a used secret" "already used" ir -ref "$REF" -secret "pass:$SEC" \
     -newkey "$T/k1.pem" -subject "/CN=again" -certout "$T/x.pem"
 secret
 expect_fail "ir with a wrong secret" "wrong pbm value" ir -ref "$REF" -secret "pass:0000" \
