@@ -79,10 +79,19 @@ static size_t encode(uint8_t *out, uint8_t cla, const struct card_apdu *a,
     return n;
 }
 
-/* Sends one encoded APDU and collects its answer across 61xx and 6Cxx. */
+/* PERFORM SECURITY OPERATION: DECIPHER (P1 80: plain data out). */
+static bool deciphers(const uint8_t *cmd, size_t len)
+{
+    return len >= 4 && cmd[1] == 0x2A && cmd[2] == 0x80;
+}
+
+/* Sends one encoded APDU and collects its answer across 61xx and 6Cxx.
+ * A decipher's answer is masked in the trace in every part, the GET
+ * RESPONSE continuations included. */
 static int exchange(struct card *c, uint8_t *cmd, size_t cmd_len, bool short_le,
                     uint8_t *acc, size_t *acc_len, uint16_t *sw)
 {
+    const bool secret = deciphers(cmd, cmd_len);
     uint8_t *raw = malloc(RAW_MAX);
     size_t have = 0;
     int rv = CARD_E_HOST_MEMORY;
@@ -92,7 +101,7 @@ static int exchange(struct card *c, uint8_t *cmd, size_t cmd_len, bool short_le,
     size_t seen = 0;        /* how much of raw to wipe: it may hold secrets */
     for (int round = 0;; round++) {
         size_t rlen = RAW_MAX;
-        rv = card_transmit_raw(c, cmd, cmd_len, raw, &rlen);
+        rv = card_transmit_raw(c, cmd, cmd_len, raw, &rlen, secret);
         if (rv != CARD_OK)
             goto out;
         if (rlen > seen)
@@ -184,8 +193,10 @@ int card_apdu_transmit(struct card *c, const struct card_apdu *a,
             goto out;       /* the caller maps it */
         off += chunk;
     }
-    size_t n = encode(cmd, a->cla, a, a->data + off, a->lc - off, a->le_present,
-                      le, ext);
+    /* A command without data has no data pointer to offset (NULL + 0 is
+     * undefined behaviour in C). */
+    const uint8_t *rest = a->lc ? a->data + off : NULL;
+    size_t n = encode(cmd, a->cla, a, rest, a->lc - off, a->le_present, le, ext);
     if (!n) {
         rv = CARD_E_ARGS;
         goto out;

@@ -97,9 +97,11 @@ int card_apdu_run(struct card *c, const struct card_apdu *a,
 /* The one table from status word to card_rv. */
 int card_sw_to_rv(uint16_t sw);
 
-/* Raw exchange (with trace): response < 2 bytes is CARD_E_COMM. */
+/* Raw exchange (with trace): response < 2 bytes is CARD_E_COMM. secret:
+ * the response data is traced as masked (a decipher's answer, and every
+ * GET RESPONSE that continues it). */
 int card_transmit_raw(struct card *c, const uint8_t *cmd, size_t len,
-                      uint8_t *resp, size_t *resp_len);
+                      uint8_t *resp, size_t *resp_len, bool secret);
 
 /* APDU trace to the file named by CARDRENEW_APDU_TRACE (read once). */
 void card_trace(const char *dir, const uint8_t *buf, size_t len);

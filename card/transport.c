@@ -42,7 +42,7 @@ int card_pcsc_rv(struct card *c, LONG rv)
 }
 
 int card_transmit_raw(struct card *c, const uint8_t *cmd, size_t len,
-                      uint8_t *resp, size_t *resp_len)
+                      uint8_t *resp, size_t *resp_len, bool secret)
 {
     if (c->lost)
         return c->lost_reported ? CARD_E_REMOVED : CARD_E_COMM;
@@ -54,7 +54,6 @@ int card_transmit_raw(struct card *c, const uint8_t *cmd, size_t len,
     if (rlen > *resp_len)
         return CARD_E_COMM;
     /* A deciphered secret is no more for the trace than a PIN is. */
-    bool secret = len >= 4 && cmd[1] == 0x2A && cmd[2] == 0x80;
     card_trace(secret && rlen > 2 ? "< [masked]" : "<",
                secret && rlen > 2 ? resp + rlen - 2 : resp, secret && rlen > 2 ? 2 : rlen);
     /* A card that dies mid-APDU gives a 0-byte answer with success. */

@@ -184,18 +184,21 @@ static void test_short_responses(void **state)
     struct card_apdu a = { 0x00, 0xA4, 0x00, 0x0C, NULL, 0, false, 0, false };
     sc_expect("00 A4 00 0C", "90");
     assert_int_equal(card_apdu_run(&c, &a, NULL, NULL), CARD_E_COMM);
-    sc_expect("00 A4 00 0C", "");
-    assert_int_equal(card_apdu_run(&c, &a, NULL, NULL), CARD_E_COMM);
+    assert_false(c.lost);
     /* More data than the caller's buffer holds. */
     sc_expect("00 A4 00 0C", "01 02 03 90 00");
     uint8_t r[2];
     size_t n = sizeof(r);
     assert_int_equal(card_apdu_run(&c, &a, r, &n), CARD_E_BAD_RESPONSE);
+    sc_expect("00 A4 00 0C", "");
+    assert_int_equal(card_apdu_run(&c, &a, NULL, NULL), CARD_E_COMM);
     sc_expect_rv("00 A4", SCARD_E_NOT_TRANSACTED);
     assert_int_equal(card_apdu_run(&c, &a, NULL, NULL), CARD_E_COMM);
+    assert_false(c.lost);
     sc_expect_rv("00 A4", SCARD_W_REMOVED_CARD);
     assert_int_equal(card_apdu_run(&c, &a, NULL, NULL), CARD_E_REMOVED);
     /* The card is lost: nothing more is sent until it is recovered. */
+    assert_true(c.lost);
     assert_int_equal(card_apdu_run(&c, &a, NULL, NULL), CARD_E_REMOVED);
     sc_done();
 }
@@ -281,6 +284,68 @@ static void test_trace_masks_change_and_unblock(void **state)
             fail_msg("PIN bytes %s in the APDU trace", secrets[i]);
 }
 
+/* A decipher's plaintext that comes through 61xx and GET RESPONSE is
+ * masked in every part, and the traced status words stay. */
+static void test_trace_masks_get_response(void **state)
+{
+    (void)state;
+    sc_reset("3B 00");
+    struct card c = mk(false, false, 255);
+    uint8_t ct[2] = { 0x01, 0x02 };
+    sc_expect("00 2A 80 86 02 01 02 00", "A1 A2 61 03");
+    sc_expect("00 C0 00 00 03", "B1 B2 B3 61 01");
+    sc_expect("00 C0 00 00 01", "C1 90 00");
+    struct card_apdu dec = { 0x00, 0x2A, 0x80, 0x86, ct, 2, true, 0, false };
+    uint8_t pt[16];
+    size_t n = sizeof(pt);
+    assert_int_equal(card_apdu_run(&c, &dec, pt, &n), CARD_OK);
+    assert_int_equal(n, 6);
+    assert_memory_equal(pt, "\xA1\xA2\xB1\xB2\xB3\xC1", 6);
+    /* Another command's GET RESPONSE is traced as it is. */
+    sc_expect("00 B0 00 00 00", "D1 61 01");
+    sc_expect("00 C0 00 00 01", "D2 90 00");
+    struct card_apdu rd = { 0x00, 0xB0, 0x00, 0x00, NULL, 0, true, 0, false };
+    n = sizeof(pt);
+    assert_int_equal(card_apdu_run(&c, &rd, pt, &n), CARD_OK);
+    sc_done();
+    FILE *f = fopen(trace_path, "r");
+    assert_non_null(f);
+    char buf[8192];
+    size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[len] = 0;
+    fclose(f);
+    assert_non_null(strstr(buf, "< [masked] 61 03"));
+    assert_non_null(strstr(buf, "< [masked] 61 01"));
+    assert_non_null(strstr(buf, "< [masked] 90 00"));
+    static const char *const secret[] = { "A1", "A2", "B1", "B2", "B3", "C1" };
+    for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
+        char pat[8];
+        snprintf(pat, sizeof(pat), " %s", secret[i]);
+        assert_null(strstr(buf, pat));
+    }
+    assert_non_null(strstr(buf, "< D1 61 01"));
+    assert_non_null(strstr(buf, "< D2 90 00"));
+}
+
+/* An APDU without data goes out without offsetting its NULL data
+ * pointer (clang's UBSan: "applying zero offset to null pointer"). */
+static void test_no_data(void **state)
+{
+    (void)state;
+    sc_reset("3B 00");
+    struct card c = mk(true, true, 255);
+    sc_expect("00 84 00 00 08", "01 02 03 04 05 06 07 08 90 00");
+    sc_expect("80 CA 9F 7F", "90 00");
+    uint8_t r[8];
+    size_t n = sizeof(r);
+    struct card_apdu ch = { 0x00, 0x84, 0x00, 0x00, NULL, 0, true, 8, false };
+    assert_int_equal(card_apdu_run(&c, &ch, r, &n), CARD_OK);
+    assert_int_equal(n, 8);
+    struct card_apdu one = { 0x80, 0xCA, 0x9F, 0x7F, NULL, 0, false, 0, true };
+    assert_int_equal(card_apdu_run(&c, &one, NULL, NULL), CARD_OK);
+    sc_done();
+}
+
 int main(void)
 {
     int fd = mkstemp(trace_path);
@@ -299,6 +364,8 @@ int main(void)
         cmocka_unit_test(test_short_responses),
         cmocka_unit_test(test_trace_masks_pin),
         cmocka_unit_test(test_trace_masks_change_and_unblock),
+        cmocka_unit_test(test_trace_masks_get_response),
+        cmocka_unit_test(test_no_data),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
     unlink(trace_path);
