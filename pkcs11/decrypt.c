@@ -19,7 +19,8 @@ CK_RV p11_decrypt_init(struct p11_session *ss, CK_MECHANISM *m, CK_OBJECT_HANDLE
     if (rv != CKR_OK)
         return rv;
     p11_token_end(s);
-    if (m->mechanism != CKM_RSA_PKCS || !card_get_driver(s->card)->decrypt)
+    unsigned max_bits = p11_decrypt_bits_max(s->card);
+    if (m->mechanism != CKM_RSA_PKCS || !max_bits)
         return CKR_MECHANISM_INVALID;
     if (m->ulParameterLen)
         return CKR_MECHANISM_PARAM_INVALID;
@@ -30,11 +31,11 @@ CK_RV p11_decrypt_init(struct p11_session *ss, CK_MECHANISM *m, CK_OBJECT_HANDLE
     if (!c->can_decrypt)
         return CKR_KEY_FUNCTION_NOT_PERMITTED;
     /* G's short APDUs carry at most 255 bytes: its 2048-bit keys can
-     * decipher, but not through this card's interface. */
-    struct p11_limits lim = p11_profile_limits(card_get_driver(s->card));
-    if (lim.decrypt_in_max && p11_sig_len(c) > lim.decrypt_in_max) {
+     * decipher, but not through this card's interface. The mechanism
+     * info says so (ulMaxKeySize); this key is outside it. */
+    if (c->bits > max_bits) {
         p11_trace("C_DecryptInit: a %u-bit cryptogram does not fit the card's APDUs", c->bits);
-        return CKR_MECHANISM_INVALID;
+        return CKR_KEY_SIZE_RANGE;
     }
     memset(&ss->decrypt, 0, sizeof(ss->decrypt));
     ss->decrypt.key = key;
@@ -107,7 +108,10 @@ CK_RV p11_decrypt(struct p11_session *ss, const CK_BYTE *in, CK_ULONG inlen,
         rv = CKR_HOST_MEMORY;
         goto fail;
     }
-    rv = p11_card_result(s, card_decrypt(s->card, c, in, inlen, plain, &plen));
+    int crv = card_decrypt(s->card, c, in, inlen, plain, &plen);
+    /* The length was checked above: a card refusing the data refuses
+     * the cryptogram itself (its padding, or a value past the modulus). */
+    rv = crv == CARD_E_ARGS ? CKR_ENCRYPTED_DATA_INVALID : p11_card_result(s, crv);
     p11_token_end(s);
     if (rv != CKR_OK) {
         p11_secure_zero(plain, k);

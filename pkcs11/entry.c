@@ -45,14 +45,6 @@ typedef struct CK_INTERFACE {
         return CKR_FUNCTION_NOT_SUPPORTED;                                   \
     } while (0)
 
-/* The cards' RNG is not offered (no CKF_RNG): the answer the spec gives. */
-#define NO_RNG(name)                                                         \
-    do {                                                                     \
-        if (!p11_is_initialized())                                           \
-            return CKR_CRYPTOKI_NOT_INITIALIZED;                             \
-        p11_trace("%s -> CKR_RANDOM_NO_RNG", name);                          \
-        return CKR_RANDOM_NO_RNG;                                            \
-    } while (0)
 
 #define NONE P11_NEED_NONE
 #define USER P11_NEED_LOGIN
@@ -199,9 +191,9 @@ static CK_RV f_UnwrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HAND
 static CK_RV f_DeriveKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE b, CK_ATTRIBUTE_PTR t, CK_ULONG n, CK_OBJECT_HANDLE_PTR k)
 { (void)h; (void)m; (void)b; (void)t; (void)n; (void)k; NOT_SUPPORTED("C_DeriveKey"); }
 static CK_RV f_SeedRandom(CK_SESSION_HANDLE h, CK_BYTE_PTR s, CK_ULONG l)
-{ (void)h; (void)s; (void)l; NO_RNG("C_SeedRandom"); }
+{ SESSION_CALL("C_SeedRandom", NONE, h, p11_no_rng(s, l)); }
 static CK_RV f_GenerateRandom(CK_SESSION_HANDLE h, CK_BYTE_PTR r, CK_ULONG l)
-{ (void)h; (void)r; (void)l; NO_RNG("C_GenerateRandom"); }
+{ SESSION_CALL("C_GenerateRandom", NONE, h, p11_no_rng(r, l)); }
 static CK_RV f_GetFunctionStatus(CK_SESSION_HANDLE h)
 { (void)h; if (!p11_is_initialized()) return CKR_CRYPTOKI_NOT_INITIALIZED; return CKR_FUNCTION_NOT_PARALLEL; }
 static CK_RV f_CancelFunction(CK_SESSION_HANDLE h)

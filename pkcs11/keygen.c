@@ -89,7 +89,7 @@ CK_RV p11_generate_key_pair(struct p11_session *ss, CK_MECHANISM *m,
     CK_MECHANISM_INFO mi;
     unsigned bits = 256;
     enum card_key_type type = CARD_KEY_EC_P256;
-    if (p11_mech_info(ci, false, m->mechanism, &mi) != CKR_OK) {
+    if (p11_mech_info(ci, 0, m->mechanism, &mi) != CKR_OK) {
         rv = CKR_MECHANISM_INVALID;
         goto out;
     }

@@ -50,7 +50,7 @@ size_t p11_mech_list(const struct card_info *ci, CK_MECHANISM_TYPE *out, size_t 
     return n;
 }
 
-CK_RV p11_mech_info(const struct card_info *ci, bool can_decrypt,
+CK_RV p11_mech_info(const struct card_info *ci, unsigned decrypt_bits,
                     CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *mi)
 {
     const struct p11_mech *m = p11_mech_find(type);
@@ -69,9 +69,31 @@ CK_RV p11_mech_info(const struct card_info *ci, bool can_decrypt,
         mi->flags |= CKF_GENERATE_KEY_PAIR;
     else
         mi->flags |= CKF_SIGN | CKF_VERIFY;
-    if (type == CKM_RSA_PKCS && can_decrypt)
+    /* One key size range covers every use of the mechanism: where the
+     * card deciphers, it is the range it deciphers with. */
+    if (type == CKM_RSA_PKCS && decrypt_bits >= mi->ulMinKeySize) {
         mi->flags |= CKF_DECRYPT;
+        if (decrypt_bits < mi->ulMaxKeySize)
+            mi->ulMaxKeySize = decrypt_bits;
+    }
     return CKR_OK;
+}
+
+unsigned p11_decrypt_bits_max(const struct card *c)
+{
+    const struct card_driver *d = card_get_driver(c);
+    const struct card_info *ci = card_get_info(c);
+    if (!d || !d->decrypt || !ci)
+        return 0;
+    struct p11_limits lim = p11_profile_limits(d);
+    unsigned bits = ci->rsa_bits_max;
+    /* The key sizes the card makes, 1024 apart, down to the largest
+     * whose cryptogram fits the profile's APDUs. */
+    while (lim.decrypt_in_max && bits / 8 > lim.decrypt_in_max && bits >= ci->rsa_bits_min + 1024)
+        bits -= 1024;
+    if (lim.decrypt_in_max && bits / 8 > lim.decrypt_in_max)
+        return 0;
+    return bits;
 }
 
 struct p11_limits p11_profile_limits(const struct card_driver *d)

@@ -74,8 +74,11 @@ struct p11_mech {
 };
 /* The mechanisms of a card, in display order; returns how many. */
 size_t p11_mech_list(const struct card_info *info, CK_MECHANISM_TYPE *out, size_t max);
-CK_RV p11_mech_info(const struct card_info *info, bool can_decrypt,
+/* decrypt_bits: the largest RSA key the card deciphers with, 0 for none
+ * (p11_decrypt_bits_max). */
+CK_RV p11_mech_info(const struct card_info *info, unsigned decrypt_bits,
                     CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *mi);
+unsigned p11_decrypt_bits_max(const struct card *c);
 const struct p11_mech *p11_mech_find(CK_MECHANISM_TYPE type);
 /* What a profile's APDUs can carry: G has short APDUs only and a
  * 36-byte PKCS#1 input (a SHA-1 DigestInfo); 0 means no limit here. */
@@ -319,6 +322,7 @@ CK_RV p11_logout(struct p11_session *s);
 CK_RV p11_set_pin(struct p11_session *s, const CK_UTF8CHAR *old, CK_ULONG oldlen,
                   const CK_UTF8CHAR *neu, CK_ULONG newlen);
 CK_RV p11_init_pin(struct p11_session *s, const CK_UTF8CHAR *pin, CK_ULONG len);
+CK_RV p11_no_rng(const CK_BYTE *buf, CK_ULONG len);
 
 CK_RV p11_get_attribute_value(struct p11_session *s, CK_OBJECT_HANDLE h,
                               CK_ATTRIBUTE *tmpl, CK_ULONG n);

@@ -327,3 +327,12 @@ CK_RV p11_init_pin(struct p11_session *ss, const CK_UTF8CHAR *pin, CK_ULONG len)
     p11_token_end(s);
     return rv;
 }
+
+/* The cards' RNG is not offered (no CKF_RNG): after the session and the
+ * arguments, the answer the spec gives. */
+CK_RV p11_no_rng(const CK_BYTE *buf, CK_ULONG len)
+{
+    if (!buf && len)
+        return CKR_ARGUMENTS_BAD;
+    return CKR_RANDOM_NO_RNG;
+}

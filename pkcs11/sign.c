@@ -46,7 +46,7 @@ static CK_RV op_init(struct p11_session *ss, struct p11_opstate *op, const CK_ME
     p11_token_end(s);
     CK_MECHANISM_INFO mi;
     if (!mech || mech->keygen ||
-        p11_mech_info(card_get_info(s->card), false, m->mechanism, &mi) != CKR_OK)
+        p11_mech_info(card_get_info(s->card), 0, m->mechanism, &mi) != CKR_OK)
         return CKR_MECHANISM_INVALID;
     if ((rv = p11_op_key(s, key, priv, &c)) != CKR_OK)
         return rv;
@@ -116,8 +116,22 @@ static CK_RV op_input(struct p11_opstate *op, const struct card_container *c,
         return CKR_DATA_LEN_RANGE;
     if (op->mech->alg == CARD_SIGN_RSA_PKCS1 && len + 11 > p11_sig_len(c))
         return CKR_DATA_LEN_RANGE;
-    if (op->mech->alg == CARD_SIGN_ECDSA && len > 32)
-        len = 32;   /* ECDSA uses the leftmost bits of a longer hash */
+    if (op->mech->alg == CARD_SIGN_ECDSA) {
+        /* CKM_ECDSA signs input of any length as an integer of the
+         * order's bit length (256 for P-256): the leftmost 32 bytes of a
+         * longer input, a shorter one left-padded with zeros (the same
+         * integer). The card takes whole hash sizes only. */
+        size_t pad = len < 32 ? 32 - len : 0;
+        if (len > 32)
+            len = 32;
+        if (*outlen < 32)
+            return CKR_DATA_LEN_RANGE;
+        memset(out, 0, pad);
+        if (len)
+            memcpy(out + pad, data, len);
+        *outlen = 32;
+        return CKR_OK;
+    }
     if (len > *outlen)
         return CKR_DATA_LEN_RANGE;
     if (len)
@@ -143,19 +157,31 @@ static void sign_end(struct p11_session *ss)
 
 /* Length rules, then the card. The key is the one C_SignInit found in
  * objects it checked against the card; its handle is looked up again, as
- * a check since may have dropped it, but the card is not asked again. */
+ * a check since may have dropped it, but the card is not asked again.
+ * Every result but a length query and CKR_BUFFER_TOO_SMALL ends the
+ * operation (PKCS#11, C_Sign and C_SignFinal), here in one place. */
+static CK_RV sign_card(struct p11_session *ss, const CK_BYTE *data, CK_ULONG len,
+                       CK_BYTE *sig, CK_ULONG *siglen);
+
 static CK_RV sign_run(struct p11_session *ss, const CK_BYTE *data, CK_ULONG len,
                       CK_BYTE *sig, CK_ULONG *siglen)
+{
+    CK_RV rv = sign_card(ss, data, len, sig, siglen);
+    if (rv != CKR_BUFFER_TOO_SMALL && !(rv == CKR_OK && !sig))
+        sign_end(ss);
+    return rv;
+}
+
+static CK_RV sign_card(struct p11_session *ss, const CK_BYTE *data, CK_ULONG len,
+                       CK_BYTE *sig, CK_ULONG *siglen)
 {
     struct p11_slot *s = &p11_g.slots[ss->slot];
     const struct card_container *c;
     if (!siglen)
         return CKR_ARGUMENTS_BAD;
     CK_RV rv = p11_op_key(s, ss->sign.key, true, &c);
-    if (rv != CKR_OK) {
-        sign_end(ss);
+    if (rv != CKR_OK)
         return rv;
-    }
     size_t need = p11_sig_len(c);
     if (!sig) {
         *siglen = need;
@@ -190,7 +216,6 @@ static CK_RV sign_run(struct p11_session *ss, const CK_BYTE *data, CK_ULONG len,
     *siglen = outlen;
 out:
     p11_token_end(s);
-    sign_end(ss);
     return rv;
 }
 

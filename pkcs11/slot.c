@@ -478,6 +478,6 @@ CK_RV p11_get_mechanism_info(CK_SLOT_ID id, CK_MECHANISM_TYPE type, CK_MECHANISM
         return rv;
     if (!info)
         return CKR_ARGUMENTS_BAD;
-    return p11_mech_info(card_get_info(s->card), card_get_driver(s->card)->decrypt != NULL,
+    return p11_mech_info(card_get_info(s->card), p11_decrypt_bits_max(s->card),
                          type, info);
 }

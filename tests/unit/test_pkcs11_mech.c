@@ -39,19 +39,29 @@ static void test_lists(void **state)
         assert_true(has(l, n, want[i]));
 
     CK_MECHANISM_INFO mi;
-    assert_int_equal(p11_mech_info(&g, true, CKM_SHA256_RSA_PKCS, &mi), CKR_MECHANISM_INVALID);
-    assert_int_equal(p11_mech_info(&g, true, CKM_RSA_PKCS, &mi), CKR_OK);
+    assert_int_equal(p11_mech_info(&g, 1024, CKM_SHA256_RSA_PKCS, &mi), CKR_MECHANISM_INVALID);
+    assert_int_equal(p11_mech_info(&g, 0, CKM_RSA_PKCS, &mi), CKR_OK);
+    assert_false(mi.flags & CKF_DECRYPT);
+    assert_int_equal(mi.ulMaxKeySize, 2048);
+    /* Where the card deciphers, the range is what it deciphers with. */
+    assert_int_equal(p11_mech_info(&g, 1024, CKM_RSA_PKCS, &mi), CKR_OK);
     assert_true(mi.flags & CKF_HW);
     assert_true(mi.flags & CKF_SIGN);
     assert_true(mi.flags & CKF_DECRYPT);
     assert_int_equal(mi.ulMinKeySize, 1024);
+    assert_int_equal(mi.ulMaxKeySize, 1024);
+    assert_int_equal(p11_mech_info(&g, 1024, CKM_SHA1_RSA_PKCS, &mi), CKR_OK);
+    assert_false(mi.flags & CKF_DECRYPT);
     assert_int_equal(mi.ulMaxKeySize, 2048);
-    assert_int_equal(p11_mech_info(&o, false, CKM_EC_KEY_PAIR_GEN, &mi), CKR_OK);
+    assert_int_equal(p11_mech_info(&o, 0, CKM_EC_KEY_PAIR_GEN, &mi), CKR_OK);
     assert_true(mi.flags & CKF_GENERATE_KEY_PAIR);
     assert_true(mi.flags & CKF_HW);
     assert_int_equal(mi.ulMaxKeySize, 256);
-    assert_int_equal(p11_mech_info(&o, false, CKM_RSA_PKCS, &mi), CKR_OK);
+    assert_int_equal(p11_mech_info(&o, 0, CKM_RSA_PKCS, &mi), CKR_OK);
     assert_false(mi.flags & CKF_DECRYPT);
+    assert_int_equal(p11_mech_info(&o, 2048, CKM_RSA_PKCS, &mi), CKR_OK);
+    assert_true(mi.flags & CKF_DECRYPT);
+    assert_int_equal(mi.ulMaxKeySize, 2048);
 
     struct card_driver g_drv = { .name = "G" }, o_drv = { .name = "O" };
     assert_int_equal(p11_profile_limits(&g_drv).sign_in_max, 36);

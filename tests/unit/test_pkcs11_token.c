@@ -997,7 +997,9 @@ static void test_bad_args(void **state)
     assert_int_equal(f->C_SignInit(h, NULL, k[0]), CKR_ARGUMENTS_BAD);
     assert_int_equal(f->C_SignInit(h, &m, c[0]), CKR_KEY_HANDLE_INVALID);
     assert_int_equal(f->C_SignInit(h, &m, k[0]), CKR_OK);
-    assert_int_equal(f->C_Sign(h, (CK_BYTE *)"x", 1, NULL, NULL), CKR_ARGUMENTS_BAD);
+    assert_int_equal(f->C_Sign(h, (CK_BYTE *)"x", 1, NULL, NULL), CKR_ARGUMENTS_BAD);  /* ends it */
+    assert_int_equal(f->C_SignFinal(h, NULL, &n), CKR_OPERATION_NOT_INITIALIZED);
+    assert_int_equal(f->C_SignInit(h, &m, k[0]), CKR_OK);
     assert_int_equal(f->C_Sign(h, NULL, 5, NULL, &n), CKR_ARGUMENTS_BAD);   /* ends it */
     assert_int_equal(f->C_SignFinal(h, NULL, &n), CKR_OPERATION_NOT_INITIALIZED);
     assert_int_equal(f->C_VerifyInit(h, &m, k[0]), CKR_OK);
