@@ -1,6 +1,8 @@
 /* keygen.c: C_GenerateKeyPair on the card. The card names the pair: its
  * CKA_ID is SHA-1 of the public key, whatever the template asked, and
- * the returned handles report it. */
+ * the returned handles report it. Any other attribute the card would not
+ * give the key as asked makes the template inconsistent: nothing is
+ * generated then. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,15 +10,81 @@
 
 static const uint8_t p256_oid[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
 
-/* Attributes the card cannot honour make the template inconsistent. */
-static CK_RV common_checks(const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_CLASS cls,
-                           CK_KEY_TYPE kt)
+/* What a key the card makes is, attribute by attribute, whatever the
+ * template asks: a template may ask for exactly that, or leave it out;
+ * anything else would be silently overridden, so it is refused. */
+enum fixed { ANY, YES, NO, RSA_ONLY };
+static const struct {
+    CK_ATTRIBUTE_TYPE type;
+    enum fixed pub, priv;
+} fixed[] = {
+    { CKA_TOKEN, YES, YES },                /* no session keys on a card */
+    { CKA_PRIVATE, NO, YES },
+    { CKA_MODIFIABLE, NO, NO },
+    { CKA_COPYABLE, NO, NO },
+    { CKA_DESTROYABLE, NO, YES },           /* the public key goes with its pair */
+    { CKA_DERIVE, NO, NO },
+    { CKA_VERIFY, YES, ANY },
+    { CKA_ENCRYPT, RSA_ONLY, ANY },
+    { CKA_WRAP, NO, ANY },
+    { CKA_VERIFY_RECOVER, NO, ANY },
+    { CKA_TRUSTED, NO, ANY },
+    { CKA_SIGN, ANY, YES },
+    { CKA_DECRYPT, ANY, RSA_ONLY },
+    { CKA_SIGN_RECOVER, ANY, NO },
+    { CKA_UNWRAP, ANY, NO },
+    { CKA_SENSITIVE, ANY, YES },
+    { CKA_EXTRACTABLE, ANY, NO },
+    { CKA_ALWAYS_AUTHENTICATE, ANY, NO },
+    { CKA_WRAP_WITH_TRUSTED, ANY, NO },
+};
+
+/* Attributes a key generation makes itself: read-only in its templates. */
+static const CK_ATTRIBUTE_TYPE made[] = {
+    CKA_LOCAL, CKA_KEY_GEN_MECHANISM, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE,
+    CKA_MODULUS, CKA_EC_POINT, CKA_VALUE, CKA_PUBLIC_KEY_INFO, CKA_CHECK_VALUE,
+    CKA_PRIVATE_EXPONENT, CKA_PRIME_1, CKA_PRIME_2, CKA_EXPONENT_1, CKA_EXPONENT_2,
+    CKA_COEFFICIENT,
+};
+
+/* Attributes a key template may carry: the fixed ones, what is read
+ * (class, key type, size, exponent, curve) and what is kept or named by
+ * the card (label; CKA_ID, the card's own: README.md). */
+static bool known(CK_ATTRIBUTE_TYPE t)
+{
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        if (fixed[i].type == t)
+            return true;
+    switch (t) {
+    case CKA_CLASS: case CKA_KEY_TYPE: case CKA_LABEL: case CKA_ID:
+    case CKA_MODULUS_BITS: case CKA_PUBLIC_EXPONENT: case CKA_EC_PARAMS:
+        return true;
+    case CKA_SUBJECT: case CKA_START_DATE: case CKA_END_DATE:
+        return true;        /* accepted empty only (check_template) */
+    default:
+        return false;
+    }
+}
+
+static CK_RV check_template(const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_CLASS cls,
+                            CK_KEY_TYPE kt)
 {
     CK_RV rv = p11_template_check(t, n);
-    CK_ULONG v;
-    bool b, found;
     if (rv != CKR_OK)
         return rv;
+    bool pub = cls == CKO_PUBLIC_KEY;
+    for (CK_ULONG i = 0; i < n; i++) {
+        for (size_t j = 0; j < sizeof(made) / sizeof(made[0]); j++)
+            if (made[j] == t[i].type)
+                return CKR_ATTRIBUTE_READ_ONLY;
+        if (!known(t[i].type))
+            return CKR_ATTRIBUTE_TYPE_INVALID;
+        if ((t[i].type == CKA_SUBJECT || t[i].type == CKA_START_DATE ||
+             t[i].type == CKA_END_DATE) && t[i].ulValueLen)
+            return CKR_TEMPLATE_INCONSISTENT;   /* the card keeps none for a key */
+    }
+    CK_ULONG v;
+    bool b, found;
     if ((rv = p11_template_ulong(t, n, CKA_CLASS, &v, &found)) != CKR_OK)
         return rv;
     if (found && v != cls)
@@ -25,18 +93,23 @@ static CK_RV common_checks(const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_CLASS cl
         return rv;
     if (found && v != kt)
         return CKR_TEMPLATE_INCONSISTENT;
-    if ((rv = p11_template_bool(t, n, CKA_TOKEN, &b, &found)) != CKR_OK)
-        return rv;
-    if (found && !b)
-        return CKR_TEMPLATE_INCONSISTENT;       /* keys live on the card only */
-    if ((rv = p11_template_bool(t, n, CKA_EXTRACTABLE, &b, &found)) != CKR_OK)
-        return rv;
-    if (found && b)
-        return CKR_TEMPLATE_INCONSISTENT;
-    if ((rv = p11_template_bool(t, n, CKA_SENSITIVE, &b, &found)) != CKR_OK)
-        return rv;
-    if (found && !b && cls == CKO_PRIVATE_KEY)
-        return CKR_TEMPLATE_INCONSISTENT;
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+        enum fixed want = pub ? fixed[i].pub : fixed[i].priv;
+        if (want == ANY)
+            continue;
+        if ((rv = p11_template_bool(t, n, fixed[i].type, &b, &found)) != CKR_OK)
+            return rv;
+        bool is = want == YES || (want == RSA_ONLY && kt == CKK_RSA);
+        /* CKA_TOKEN defaults to false: a session key, which the card
+         * cannot make. Other defaults are the token's to choose. */
+        if (!found && fixed[i].type == CKA_TOKEN)
+            return CKR_TEMPLATE_INCONSISTENT;
+        if (found && b != is) {
+            p11_trace("C_GenerateKeyPair: attribute 0x%lx cannot be %s on this card",
+                      (unsigned long)fixed[i].type, b ? "true" : "false");
+            return CKR_TEMPLATE_INCONSISTENT;
+        }
+    }
     return CKR_OK;
 }
 
@@ -76,9 +149,9 @@ CK_RV p11_generate_key_pair(struct p11_session *ss, CK_MECHANISM *m,
     if (m->ulParameterLen)
         return CKR_MECHANISM_PARAM_INVALID;
     CK_KEY_TYPE kt = mech->ec ? CKK_EC : CKK_RSA;
-    CK_RV rv = common_checks(pub, npub, CKO_PUBLIC_KEY, kt);
+    CK_RV rv = check_template(pub, npub, CKO_PUBLIC_KEY, kt);
     if (rv == CKR_OK)
-        rv = common_checks(priv, npriv, CKO_PRIVATE_KEY, kt);
+        rv = check_template(priv, npriv, CKO_PRIVATE_KEY, kt);
     if (rv != CKR_OK)
         return rv;
 

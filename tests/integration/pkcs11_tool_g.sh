@@ -143,9 +143,24 @@ done
 
 # A new key made on the card, and a certificate written for it: the
 # module gives the card's CKA_ID (SHA-1 of the public key).
+# A template the card cannot honour is refused, and nothing is made:
+# pkcs11-tool's default EC usage asks for CKA_DERIVE, which a key on
+# these cards does not have; --usage-sign asks for what it has.
 keyspec=rsa:2048
-[ "$P" = O ] && keyspec=EC:prime256v1
-toolpin --keypairgen --key-type "$keyspec" --label "renewed" --id 99 >"$T/kg" 2>&1 ||
+usage=
+if [ "$P" = O ]; then
+    keyspec=EC:prime256v1
+    usage=--usage-sign
+    tool -O --login --pin "$CARDRENEW_PIN" --type privkey >"$T/kb" 2>&1
+    toolpin --keypairgen --key-type "$keyspec" --label "derive" >"$T/kgd0" 2>&1 &&
+        fail "keypairgen with CKA_DERIVE made a key: $(cat "$T/kgd0")"
+    grep -q CKR_TEMPLATE_INCONSISTENT "$T/kgd0" || fail "keypairgen with CKA_DERIVE: $(cat "$T/kgd0")"
+    tool -O --login --pin "$CARDRENEW_PIN" --type privkey >"$T/ka" 2>&1
+    cmp -s "$T/kb" "$T/ka" || fail "a refused keypairgen changed the card: $(cat "$T/ka")"
+    ok "keypairgen asking for CKA_DERIVE: CKR_TEMPLATE_INCONSISTENT, nothing made"
+fi
+# shellcheck disable=SC2086
+toolpin --keypairgen --key-type "$keyspec" $usage --label "renewed" --id 99 >"$T/kg" 2>&1 ||
     fail "keypairgen: $(cat "$T/kg")"
 NID=$(sed -n 's/^ *ID: *//p' "$T/kg" | head -1)
 [ -n "$NID" ] && [ "$NID" != 99 ] || fail "new key's CKA_ID: $(cat "$T/kg")"

@@ -1007,15 +1007,19 @@ static void test_bad_args(void **state)
     assert_int_equal(f->C_DecryptInit(h, NULL, k[0]), CKR_ARGUMENTS_BAD);
     assert_int_equal(f->C_GenerateKeyPair(h, NULL, NULL, 0, NULL, 0, &hp, &hv), CKR_ARGUMENTS_BAD);
     CK_MECHANISM kg = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
-    assert_int_equal(f->C_GenerateKeyPair(h, &kg, NULL, 0, NULL, 0, &hp, &hv), CKR_TEMPLATE_INCOMPLETE);
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE tok[] = { { CKA_TOKEN, &yes, 1 } };
+    /* No CKA_TOKEN: session keys, which the card cannot make. */
+    assert_int_equal(f->C_GenerateKeyPair(h, &kg, NULL, 0, NULL, 0, &hp, &hv), CKR_TEMPLATE_INCONSISTENT);
+    assert_int_equal(f->C_GenerateKeyPair(h, &kg, tok, 1, tok, 1, &hp, &hv), CKR_TEMPLATE_INCOMPLETE);
     assert_int_equal(f->C_GenerateKeyPair(h, &kg, NULL, 0, NULL, 0, NULL, &hv), CKR_ARGUMENTS_BAD);
     CK_ULONG bits = 512;
-    CK_ATTRIBUTE small[] = { { CKA_MODULUS_BITS, &bits, sizeof(bits) } };
-    assert_int_equal(f->C_GenerateKeyPair(h, &kg, small, 1, NULL, 0, &hp, &hv), CKR_KEY_SIZE_RANGE);
+    CK_ATTRIBUTE small[] = { { CKA_MODULUS_BITS, &bits, sizeof(bits) }, { CKA_TOKEN, &yes, 1 } };
+    assert_int_equal(f->C_GenerateKeyPair(h, &kg, small, 2, tok, 1, &hp, &hv), CKR_KEY_SIZE_RANGE);
     CK_MECHANISM eckg = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
     static const CK_BYTE p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
-    CK_ATTRIBUTE ec384[] = { { CKA_EC_PARAMS, (void *)p384, sizeof(p384) } };
-    CK_RV rv = f->C_GenerateKeyPair(h, &eckg, ec384, 1, NULL, 0, &hp, &hv);
+    CK_ATTRIBUTE ec384[] = { { CKA_EC_PARAMS, (void *)p384, sizeof(p384) }, { CKA_TOKEN, &yes, 1 } };
+    CK_RV rv = f->C_GenerateKeyPair(h, &eckg, ec384, 2, tok, 1, &hp, &hv);
     assert_true(rv == CKR_CURVE_NOT_SUPPORTED || rv == CKR_MECHANISM_INVALID);
     assert_int_equal(f->C_CreateObject(h, NULL, 1, &hp), CKR_ARGUMENTS_BAD);
     CK_OBJECT_CLASS data = CKO_DATA;
