@@ -4,7 +4,23 @@
 #include <string.h>
 #include <openssl/x509.h>
 
+#include "card/x509.h"
 #include "pkcs11/p11.h"
+
+/* What the card's objects are read back with (card/x509.c) must read the
+ * certificate, or it would be written and then hidden (CKR_DEVICE_ERROR
+ * on every read) with the key never to get its right one. OpenSSL's
+ * decoder is more lenient (BER lengths, for one). */
+static bool readable(const uint8_t *der, size_t len)
+{
+    struct card_cert_parts parts;
+    struct card_container k;
+    memset(&k, 0, sizeof(k));
+    bool ok = card_cert_whole(der, len) && card_cert_split(der, len, &parts) == CARD_OK &&
+              card_cert_pubkey(der, len, &k) == CARD_OK;
+    card_container_clear(&k);
+    return ok;
+}
 
 CK_RV p11_cert_template(const CK_ATTRIBUTE *t, CK_ULONG n, const uint8_t **der,
                         size_t *len, const CK_ATTRIBUTE **id, const CK_ATTRIBUTE **label)
@@ -43,7 +59,7 @@ CK_RV p11_cert_template(const CK_ATTRIBUTE *t, CK_ULONG n, const uint8_t **der,
     X509 *x = d2i_X509(NULL, &p, (long)val->ulValueLen);
     bool whole = x && p == (const unsigned char *)val->pValue + val->ulValueLen;
     X509_free(x);
-    if (!whole)
+    if (!whole || !readable(val->pValue, val->ulValueLen))
         return CKR_ATTRIBUTE_VALUE_INVALID;
     *der = val->pValue;
     *len = val->ulValueLen;
