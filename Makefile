@@ -133,8 +133,10 @@ layer_libs.renew  = renew
 layer_libs.cli    = cli renew
 layer_libs.vcard  = vcard
 layer_libs.ca     = ca
+# A few units also run the virtual card in their own process.
+unit_extra.test_pkcs11_conform = vcard
 unit_layer = $(word 2,$(subst _, ,$(notdir $(1))))
-unit_libs  = $(foreach l,$(layer_libs.$(call unit_layer,$(1))),$(BUILD)/lib$(l).a)
+unit_libs  = $(foreach l,$(layer_libs.$(call unit_layer,$(1))) $(unit_extra.$(notdir $(1))),$(BUILD)/lib$(l).a)
 
 .SECONDARY:
 .SECONDEXPANSION:
