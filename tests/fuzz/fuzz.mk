@@ -7,10 +7,8 @@
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FZ           := $(BUILD)/fuzz
-# Every UBSan report is fatal (halt_on_error, set by run.sh and replay.sh);
-# pointer-overflow is recoverable only so ubsan.supp can name a known one.
-FZ_SAN       := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-                -fsanitize-recover=pointer-overflow
+# Every UBSan report is fatal (and halt_on_error, set by run.sh and replay.sh).
+FZ_SAN       := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FZ_CFLAGS     = -std=c11 -D_GNU_SOURCE -Wall -Wextra -g -O1 -fno-omit-frame-pointer \
                -fsanitize=fuzzer-no-link $(FZ_SAN) \
                $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) -I.
