@@ -82,9 +82,13 @@ int renew_token_generate(struct renew_p11 *p, const struct renew_cred *old, cons
     }
     CK_ATTRIBUTE pub[8] = {
         { CKA_TOKEN, &yes, 1 }, { CKA_VERIFY, &yes, 1 }, { CKA_ID, tmp_id, sizeof tmp_id },
-        { CKA_LABEL, (void *)label, strlen(label) }, { CKA_ENCRYPT, &dec, 1 },
+        { CKA_LABEL, (void *)label, strlen(label) },
     };
-    CK_ULONG npub = 5;
+    CK_ULONG npub = 4;
+    /* Deciphering is asked for only where the old key had it: a token
+     * whose keys all decipher refuses a template that says they must not. */
+    if (dec)
+        pub[npub++] = (CK_ATTRIBUTE){ CKA_ENCRYPT, &dec, 1 };
     if (ec) {
         pub[npub++] = (CK_ATTRIBUTE){ CKA_EC_PARAMS, params, params_len };
     } else {
@@ -96,9 +100,10 @@ int renew_token_generate(struct renew_p11 *p, const struct renew_cred *old, cons
         { CKA_EXTRACTABLE, &no, 1 }, { CKA_SIGN, &yes, 1 }, { CKA_ID, tmp_id, sizeof tmp_id },
         { CKA_LABEL, (void *)label, strlen(label) }, { CKA_DECRYPT, &dec, 1 },
     };
+    CK_ULONG npriv = sizeof priv / sizeof priv[0] - (dec ? 0 : 1);
     CK_MECHANISM mech = { ec ? CKM_EC_KEY_PAIR_GEN : CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
-    CK_RV rv = p->f->C_GenerateKeyPair(p->sess, &mech, pub, npub, priv,
-                                       sizeof priv / sizeof priv[0], &nw->pub, &nw->priv);
+    CK_RV rv = p->f->C_GenerateKeyPair(p->sess, &mech, pub, npub, priv, npriv, &nw->pub,
+                                       &nw->priv);
     free(params);
     if (rv == CKR_DEVICE_MEMORY)
         return renew_fail(e, RENEW_E_TOKEN,
