@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <time.h>
 #include "renew/renew.h"
 
 #define CLI_VERSION "0.1.0"
@@ -25,6 +26,20 @@ struct cli_opts {
     /* The RA's commands (cli/ra.c). */
     const char *reference, *secret_source, *subject, *reason, *puk_source, *new_pin_source;
 };
+
+/* Progress while a command runs (progress.c): the hooks renew/ calls.
+ * step prints "[  1.2s] what" unless --quiet; debug goes to stderr with
+ * --verbose. arg is the struct cli_progress. */
+struct cli_progress {
+    const struct cli_opts *o;
+    struct timespec t0;
+};
+void cli_progress_start(struct cli_progress *p, const struct cli_opts *o);
+double cli_progress_elapsed(const struct cli_progress *p);
+void cli_progress_step(void *arg, const char *what);
+void cli_progress_debug(void *arg, const char *line);
+/* "cardrenew: msg" on stderr; returns code. */
+int cli_fail(int code, const char *msg);
 
 /* Parses argv; 0 on success, else RENEW_E_USAGE with err set. */
 int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen);

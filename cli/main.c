@@ -7,37 +7,9 @@
 #include <time.h>
 #include "cli/cli.h"
 
-struct ui {
-    const struct cli_opts *o;
-    struct timespec t0;
-};
-
-static double elapsed(const struct ui *u)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - u->t0.tv_sec) + (t.tv_nsec - u->t0.tv_nsec) / 1e9;
-}
-
-static void on_step(void *arg, const char *what)
-{
-    struct ui *u = arg;
-    if (!u->o->quiet) {
-        printf("[%5.1fs] %s\n", elapsed(u), what);
-        fflush(stdout);
-    }
-}
-
-static void on_debug(void *arg, const char *line)
-{
-    struct ui *u = arg;
-    if (u->o->verbose)
-        fprintf(stderr, "cardrenew: [%5.1fs] %s\n", elapsed(u), line);
-}
-
 static bool on_confirm(void *arg, const struct renew_plan *p)
 {
-    struct ui *u = arg;
+    const struct cli_progress *u = arg;
     char d[32], q[512];
     if (u->o->yes)
         return true;
@@ -48,12 +20,6 @@ static bool on_confirm(void *arg, const struct renew_plan *p)
     return cli_ask_yes(q);
 }
 
-static int fail(int code, const char *msg)
-{
-    fprintf(stderr, "cardrenew: %s\n", msg);
-    return code;
-}
-
 static int do_status(const struct cli_opts *o, const struct cli_settings *s,
                      const struct renew_target *t)
 {
@@ -62,7 +28,7 @@ static int do_status(const struct cli_opts *o, const struct cli_settings *s,
     struct renew_err e;
     int rc = renew_status(t, s->days, time(NULL), &c, &n, &e);
     if (rc)
-        return fail(rc, e.msg);
+        return cli_fail(rc, e.msg);
     if (o->cmd == CLI_STATUS) {
         if (!o->quiet || o->json)
             cli_print_status(stdout, c, n, o->json);
@@ -89,12 +55,12 @@ static int do_diagnose(const struct cli_opts *o, const struct cli_settings *s,
     size_t n;
     struct renew_err e;
     if (o->pin_source && cli_pin_read(o->pin_source, pin, sizeof pin, &pin_len, err, sizeof err))
-        return fail(RENEW_E_USAGE, err);
+        return cli_fail(RENEW_E_USAGE, err);
     int rc = renew_diagnose(t, o->pin_source ? pin : NULL, pin_len, s->days, time(NULL),
                             &v, &n, &e);
     renew_wipe(pin, sizeof pin);
     if (rc)
-        return fail(rc, e.msg);
+        return cli_fail(rc, e.msg);
     if (!o->quiet || o->json)
         cli_print_findings(stdout, v, n, o->json);
     rc = RENEW_OK;
@@ -109,8 +75,8 @@ static int do_renew(const struct cli_opts *o, const struct cli_settings *s,
 {
     char pin[CLI_PIN_MAX + 1], err[CLI_ERR_MAX], d[32];
     size_t pin_len = 0;
-    struct ui u = { .o = o };
-    struct renew_hooks h = { on_step, on_confirm, on_debug, &u };
+    struct cli_progress u;
+    struct renew_hooks h = { cli_progress_step, on_confirm, cli_progress_debug, &u };
     struct renew_ca ca = { s->ca_url, s->ca_cert, 0 };
     struct renew_result res;
     struct renew_err e;
@@ -118,20 +84,20 @@ static int do_renew(const struct cli_opts *o, const struct cli_settings *s,
     if (to)
         ca.timeout = atoi(to);
     if (!o->yes && !cli_have_tty())
-        return fail(RENEW_E_USAGE, "no terminal to confirm the renewal on: add --yes to renew "
+        return cli_fail(RENEW_E_USAGE, "no terminal to confirm the renewal on: add --yes to renew "
                                    "without asking");
     /* Settings that cannot work are found before the PIN or the card. */
     if (renew_ca_usable(&ca, &e))
-        return fail(e.code, e.msg);
+        return cli_fail(e.code, e.msg);
     if (cli_pin_read(o->pin_source, pin, sizeof pin, &pin_len, err, sizeof err))
-        return fail(RENEW_E_USAGE, err);
-    clock_gettime(CLOCK_MONOTONIC, &u.t0);
+        return cli_fail(RENEW_E_USAGE, err);
+    cli_progress_start(&u, o);
     struct renew_when when = { s->days, o->force };
     int rc = renew_run(t, &ca, &when, pin, pin_len, &h, &res, &e);
     cli_log_renewal(rc, &res, rc ? e.msg : NULL);
     renew_wipe(pin, sizeof pin);
     if (rc)
-        return fail(rc, e.msg);
+        return cli_fail(rc, e.msg);
     if (res.outcome != RENEW_RENEWED) {
         if (!o->quiet) {
             cli_date(res.current_not_after, d, sizeof d);
@@ -146,7 +112,8 @@ static int do_renew(const struct cli_opts *o, const struct cli_settings *s,
     if (!o->quiet) {
         cli_date(res.new_not_after, d, sizeof d);
         printf("[%5.1fs] Your smartcard is now renewed: the new certificate expires on %s "
-               "(%ld days).\n", elapsed(&u), d, renew_days_left(res.new_not_after, time(NULL)));
+               "(%ld days).\n", cli_progress_elapsed(&u), d,
+               renew_days_left(res.new_not_after, time(NULL)));
         printf("Programs that loaded the old key keep it until they load the card again: "
                "browsers do so by themselves; for ssh-agent, run ssh-add -e and ssh-add -s "
                "again with the card's PKCS#11 module.\n");
@@ -162,7 +129,7 @@ int main(int argc, char **argv)
     char err[CLI_ERR_MAX];
     int rc = cli_parse(argc, argv, &o, err, sizeof err);
     if (rc)
-        return fail(rc, err);
+        return cli_fail(rc, err);
     if (o.cmd == CLI_HELP) {
         cli_usage(stdout);
         return 0;
@@ -172,7 +139,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if ((rc = cli_config_load(o.config, &cfg, err, sizeof err)))
-        return fail(rc, err);
+        return cli_fail(rc, err);
     cli_settings_resolve(&o, &cfg, getenv("CARDRENEW_CA_URL"), getenv("CARDRENEW_CA_CERT"), &s);
     struct renew_target t = { s.module, s.token };
     switch (o.cmd) {
@@ -189,6 +156,6 @@ int main(int argc, char **argv)
     case CLI_REPAIR:
         return cli_ra_run(&o, &s, &t);
     default:
-        return fail(RENEW_E_USAGE, "nothing to do: see cardrenew --help");
+        return cli_fail(RENEW_E_USAGE, "nothing to do: see cardrenew --help");
     }
 }

@@ -9,48 +9,14 @@
 #include "cli/cli.h"
 #include "renew/ra.h"
 
-struct ra_ui {
-    const struct cli_opts *o;
-    struct timespec t0;
-};
-
-static double elapsed(const struct ra_ui *u)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - u->t0.tv_sec) + (t.tv_nsec - u->t0.tv_nsec) / 1e9;
-}
-
-static void on_step(void *arg, const char *what)
-{
-    struct ra_ui *u = arg;
-    if (!u->o->quiet) {
-        printf("[%5.1fs] %s\n", elapsed(u), what);
-        fflush(stdout);
-    }
-}
-
-static void on_debug(void *arg, const char *line)
-{
-    struct ra_ui *u = arg;
-    if (u->o->verbose)
-        fprintf(stderr, "cardrenew: [%5.1fs] %s\n", elapsed(u), line);
-}
-
 static bool on_confirm(void *arg, const char *plan)
 {
-    struct ra_ui *u = arg;
+    const struct cli_progress *u = arg;
     if (!u->o->quiet || !u->o->yes) {
         fputs(plan, stdout);
         fflush(stdout);
     }
     return u->o->yes || cli_ask_yes("Go ahead? [y/N] ");
-}
-
-static int fail(int code, const char *msg)
-{
-    fprintf(stderr, "cardrenew: %s\n", msg);
-    return code;
 }
 
 int cli_ra_check_opts(const struct cli_opts *o, char *err, size_t errlen)
@@ -106,17 +72,17 @@ static int do_enroll(const struct cli_opts *o, const struct cli_settings *s,
         ca.timeout = atoi(to);
     if (cli_secret_read(&ra_secret, o->secret_source, secret, sizeof secret, &secret_len,
                         err, sizeof err))
-        return fail(RENEW_E_USAGE, err);
+        return cli_fail(RENEW_E_USAGE, err);
     if (cli_pin_read(o->pin_source, pin, sizeof pin, &pin_len, err, sizeof err)) {
         renew_wipe(secret, sizeof secret);
-        return fail(RENEW_E_USAGE, err);
+        return cli_fail(RENEW_E_USAGE, err);
     }
     struct renew_enroll_req rq = { o->reference, secret, secret_len, o->subject };
     int rc = renew_enroll(t, &ca, &rq, pin, pin_len, rh, &res, &e);
     renew_wipe(pin, sizeof pin);
     renew_wipe(secret, sizeof secret);
     if (rc)
-        return fail(rc, e.msg);
+        return cli_fail(rc, e.msg);
     if (!o->quiet) {
         cli_date(res.new_not_after, d, sizeof d);
         printf("The smartcard now holds its new certificate (serial %s): it expires on %s "
@@ -134,11 +100,11 @@ static int do_cancel(const struct cli_opts *o, const struct cli_settings *s,
     struct renew_ca ca = { s->ca_url, s->ca_cert, 0 };
     struct renew_err e;
     if (cli_pin_read(o->pin_source, pin, sizeof pin, &pin_len, err, sizeof err))
-        return fail(RENEW_E_USAGE, err);
+        return cli_fail(RENEW_E_USAGE, err);
     int rc = renew_cancel(t, &ca, renew_reason_code(o->reason), pin, pin_len, rh, &e);
     renew_wipe(pin, sizeof pin);
     if (rc)
-        return fail(rc, e.msg);
+        return cli_fail(rc, e.msg);
     if (!o->quiet)
         printf("The certificate is cancelled (%s): it can no longer be renewed; "
                "cardrenew --enroll issues a new one.\n", o->reason);
@@ -177,7 +143,7 @@ static int do_unblock(const struct cli_opts *o, const struct renew_target *t,
     renew_wipe(np, sizeof np);
     renew_wipe(again, sizeof again);
     if (rc)
-        return fail(rc, e.msg);
+        return cli_fail(rc, e.msg);
     if (!o->quiet)
         printf("The PIN is unblocked and set to the new PIN.\n");
     return 0;
@@ -185,7 +151,7 @@ bad:
     renew_wipe(puk, sizeof puk);
     renew_wipe(np, sizeof np);
     renew_wipe(again, sizeof again);
-    return fail(rc, err);
+    return cli_fail(rc, err);
 }
 
 static int do_repair(const struct cli_opts *o, const struct cli_settings *s,
@@ -196,23 +162,23 @@ static int do_repair(const struct cli_opts *o, const struct cli_settings *s,
     struct renew_ca ca = { s->ca_url, s->ca_cert, 0 };
     struct renew_err e;
     if (cli_pin_read(o->pin_source, pin, sizeof pin, &pin_len, err, sizeof err))
-        return fail(RENEW_E_USAGE, err);
+        return cli_fail(RENEW_E_USAGE, err);
     int rc = renew_repair(t, &ca, pin, pin_len, rh, &e);
     renew_wipe(pin, sizeof pin);
     if (rc)
-        return fail(rc, e.msg);
+        return cli_fail(rc, e.msg);
     return 0;
 }
 
 int cli_ra_run(const struct cli_opts *o, const struct cli_settings *s,
                const struct renew_target *t)
 {
-    struct ra_ui u = { .o = o };
-    struct renew_hooks h = { on_step, NULL, on_debug, &u };
+    struct cli_progress u;
+    struct renew_hooks h = { cli_progress_step, NULL, cli_progress_debug, &u };
     struct renew_ra_hooks rh = { &h, on_confirm, &u };
-    clock_gettime(CLOCK_MONOTONIC, &u.t0);
+    cli_progress_start(&u, o);
     if (!o->yes && !cli_have_tty())
-        return fail(RENEW_E_USAGE, "no terminal to confirm on: add --yes to go ahead without asking");
+        return cli_fail(RENEW_E_USAGE, "no terminal to confirm on: add --yes to go ahead without asking");
     switch (o->cmd) {
     case CLI_ENROLL:
         return do_enroll(o, s, t, &rh);
@@ -223,6 +189,6 @@ int cli_ra_run(const struct cli_opts *o, const struct cli_settings *s,
     case CLI_REPAIR:
         return do_repair(o, s, t, &rh);
     default:
-        return fail(RENEW_E_USAGE, "nothing to do: see cardrenew --help");
+        return cli_fail(RENEW_E_USAGE, "nothing to do: see cardrenew --help");
     }
 }
