@@ -122,14 +122,9 @@ static int log_cb(const char *func, const char *file, int line, OSSL_CMP_severit
     return 1;
 }
 
-struct verdict {
-    struct renew_judge_in in;
-    char why[256];
-};
-
 static int judge_cb(OSSL_CMP_CTX *ctx, X509 *cert, int fail_info, const char **txt)
 {
-    struct verdict *v = OSSL_CMP_CTX_get_certConf_cb_arg(ctx);
+    struct renew_cmp_verdict *v = OSSL_CMP_CTX_get_certConf_cb_arg(ctx);
     STACK_OF(X509) *extra = OSSL_CMP_CTX_get1_extraCertsIn(ctx);
     v->in.trust = OSSL_CMP_CTX_get0_trustedStore(ctx);
     v->in.untrusted = extra;
@@ -137,11 +132,64 @@ static int judge_cb(OSSL_CMP_CTX *ctx, X509 *cert, int fail_info, const char **t
     if (renew_judge(&v->in, cert, v->why, sizeof v->why) != 0) {
         fail_info |= 1 << OSSL_CMP_PKIFAILUREINFO_badCertTemplate;
         *txt = v->why;
+    } else if (!fail_info && v->keep && v->keep(v->keep_arg, cert) != 0) {
+        /* Not kept safe: refused, so the CA does not count it as delivered. */
+        snprintf(v->why, sizeof v->why, "it could not be saved before confirming it");
+        fail_info |= 1 << OSSL_CMP_PKIFAILUREINFO_systemFailure;
+        *txt = v->why;
     } else if (fail_info) {
         snprintf(v->why, sizeof v->why, "%s", *txt ? *txt : "OpenSSL's CMP client refused it");
     }
     sk_X509_pop_free(extra, X509_free);
     return fail_info;
+}
+
+int renew_cmp_judge_at_confirm(OSSL_CMP_CTX *ctx, struct renew_cmp_verdict *v)
+{
+    return OSSL_CMP_CTX_set_certConf_cb(ctx, judge_cb) &&
+           OSSL_CMP_CTX_set_certConf_cb_arg(ctx, v);
+}
+
+OSSL_CMP_CTX *renew_cmp_ctx_new(const struct renew_ca *ca, int digest_nid,
+                                const struct renew_hooks *h, struct renew_err *e)
+{
+    struct renew_cmp_url u;
+    X509_STORE *trust = NULL;
+    OSSL_CMP_CTX *ctx = NULL;
+    int timeout = ca->timeout > 0 ? ca->timeout : DEFAULT_TIMEOUT;
+    if (renew_cmp_url_parse(ca, &u, e))
+        return NULL;
+    if (!(trust = renew_trust_load(ca->cert_file, e)))
+        goto out;
+    ctx = OSSL_CMP_CTX_new(NULL, NULL);
+    log_hooks = h;
+    if (ctx && !OSSL_CMP_CTX_set0_trustedStore(ctx, trust)) {
+        OSSL_CMP_CTX_free(ctx);
+        ctx = NULL;
+    }
+    if (!ctx)
+        X509_STORE_free(trust);
+    if (!ctx || !OSSL_CMP_CTX_set_log_cb(ctx, log_cb) ||
+        !OSSL_CMP_CTX_set1_server(ctx, u.host) ||
+        !OSSL_CMP_CTX_set_serverPort(ctx, atoi(u.port)) ||
+        !OSSL_CMP_CTX_set1_serverPath(ctx, u.path) ||
+        !OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_DIGEST_ALGNID, digest_nid) ||
+        !OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_MSG_TIMEOUT, timeout) ||
+        !OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_TOTAL_TIMEOUT, 3 * timeout)) {
+        OSSL_CMP_CTX_free(ctx);
+        ctx = NULL;
+        renew_fail(e, RENEW_E_TOKEN, "cannot set up the CMP request (out of memory?): close other programs and retry");
+    }
+out:
+    renew_cmp_url_free(&u);
+    return ctx;
+}
+
+void renew_cmp_ctx_free(OSSL_CMP_CTX *ctx)
+{
+    ERR_clear_error();
+    log_hooks = NULL;
+    OSSL_CMP_CTX_free(ctx);
 }
 
 /* What went wrong, from the CMP status and OpenSSL's error queue. */
@@ -164,7 +212,7 @@ static void ca_words(OSSL_CMP_CTX *ctx, char *out, size_t n)
 
 /* What went wrong, in plain words; OpenSSL's own detail goes to the
  * debug hook (--verbose). */
-static int explain(OSSL_CMP_CTX *ctx, const struct renew_ca *ca, const struct verdict *v,
+static int explain(OSSL_CMP_CTX *ctx, const struct renew_ca *ca, const struct renew_cmp_verdict *v,
                    const struct renew_hooks *h, X509 **refused, struct renew_err *e)
 {
     char why[256] = "", detail[256] = "";
@@ -213,41 +261,21 @@ int renew_cmp_kur(const struct renew_ca *ca, X509 *oldcert, EVP_PKEY *oldkey,
                   const struct renew_hooks *h, X509 **issued, X509 **refused,
                   struct renew_err *e)
 {
-    struct renew_cmp_url u;
-    OSSL_CMP_CTX *ctx = NULL;
-    X509_STORE *trust = NULL;
-    struct verdict v = { .in = { .old = oldcert, .newpub = newpub } };
-    int timeout = ca->timeout > 0 ? ca->timeout : DEFAULT_TIMEOUT;
-    int rc = renew_cmp_url_parse(ca, &u, e);
+    struct renew_cmp_verdict v = { .in = { .old = oldcert, .newpub = newpub } };
+    int rc;
     *issued = NULL;
     *refused = NULL;
-    if (rc)
-        return rc;
-    if (!(trust = renew_trust_load(ca->cert_file, e))) {
-        rc = e->code;
-        goto out;
-    }
+    OSSL_CMP_CTX *ctx = renew_cmp_ctx_new(ca, digest_nid, h, e);
+    if (!ctx)
+        return e->code;
     rc = renew_fail(e, RENEW_E_TOKEN, "cannot set up the CMP request (out of memory?): close other programs and retry");
-    ctx = OSSL_CMP_CTX_new(NULL, NULL);
-    log_hooks = h;
-    if (!ctx || !OSSL_CMP_CTX_set_log_cb(ctx, log_cb) ||
-        !OSSL_CMP_CTX_set1_server(ctx, u.host) ||
-        !OSSL_CMP_CTX_set_serverPort(ctx, atoi(u.port)) ||
-        !OSSL_CMP_CTX_set1_serverPath(ctx, u.path) ||
-        !OSSL_CMP_CTX_set0_trustedStore(ctx, trust) ||
-        !OSSL_CMP_CTX_set_certConf_cb(ctx, judge_cb) ||
-        !OSSL_CMP_CTX_set_certConf_cb_arg(ctx, &v))
-        goto out;
-    trust = NULL;
     EVP_PKEY_up_ref(newkey);
-    if (!OSSL_CMP_CTX_set1_cert(ctx, oldcert) || !OSSL_CMP_CTX_set1_pkey(ctx, oldkey) ||
-        !OSSL_CMP_CTX_set0_newPkey(ctx, 1, newkey)) {
+    if (!OSSL_CMP_CTX_set0_newPkey(ctx, 1, newkey)) {
         EVP_PKEY_free(newkey);
         goto out;
     }
-    if (!OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_DIGEST_ALGNID, digest_nid) ||
-        !OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_MSG_TIMEOUT, timeout) ||
-        !OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_TOTAL_TIMEOUT, 3 * timeout))
+    if (!OSSL_CMP_CTX_set1_cert(ctx, oldcert) || !OSSL_CMP_CTX_set1_pkey(ctx, oldkey) ||
+        !renew_cmp_judge_at_confirm(ctx, &v))
         goto out;
     ERR_clear_error();
     X509 *cert = OSSL_CMP_exec_KUR_ses(ctx);
@@ -260,10 +288,6 @@ int renew_cmp_kur(const struct renew_ca *ca, X509 *oldcert, EVP_PKEY *oldkey,
     *issued = cert;
     rc = 0;
 out:
-    ERR_clear_error();
-    log_hooks = NULL;
-    OSSL_CMP_CTX_free(ctx);
-    X509_STORE_free(trust);
-    renew_cmp_url_free(&u);
+    renew_cmp_ctx_free(ctx);
     return rc;
 }

@@ -2,8 +2,10 @@
 #ifndef CARDRENEW_RENEW_CMP_H
 #define CARDRENEW_RENEW_CMP_H
 
+#include <openssl/cmp.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include "renew/judge.h"
 #include "renew/renew.h"
 
 /* The CA's http URL in parts (OpenSSL strings). */
@@ -13,6 +15,24 @@ struct renew_cmp_url {
 };
 int renew_cmp_url_parse(const struct renew_ca *ca, struct renew_cmp_url *u, struct renew_err *e);
 void renew_cmp_url_free(struct renew_cmp_url *u);
+
+/* A CMP context for ca: server, trusted CA certificate(s), timeouts,
+ * OpenSSL's CMP log to h's debug hook; NULL with e set. Free it with
+ * renew_cmp_ctx_free. */
+OSSL_CMP_CTX *renew_cmp_ctx_new(const struct renew_ca *ca, int digest_nid,
+                                const struct renew_hooks *h, struct renew_err *e);
+void renew_cmp_ctx_free(OSSL_CMP_CTX *ctx);
+
+/* The issued certificate is judged (judge.h) in certConf; if it passes and
+ * keep is set, keep (to journal it) must succeed before it is confirmed.
+ * why says what was refused. */
+struct renew_cmp_verdict {
+    struct renew_judge_in in;
+    char why[256];
+    int (*keep)(void *arg, X509 *cert);
+    void *keep_arg;
+};
+int renew_cmp_judge_at_confirm(OSSL_CMP_CTX *ctx, struct renew_cmp_verdict *v);
 
 /* Is the CA's host:port accepting connections? */
 int renew_cmp_reachable(const struct renew_ca *ca, struct renew_err *e);
