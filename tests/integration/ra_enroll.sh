@@ -7,30 +7,8 @@
 # passes pkcs11-tool --test; an enrollment killed after each step is named
 # by --diagnose and finished by a rerun with the same reference.
 set -u
-BUILD=${BUILD:-build}
-case "$BUILD" in /*) B=$BUILD ;; *) B=$PWD/$BUILD ;; esac
-for t in "$B/cardrenew" "$B/cardrenew-pkcs11.so" "$B/vcard" "$B/cmp-test-ca"; do
-    [ -e "$t" ] || { echo "skip: $t is not built"; exit 77; }
-done
-command -v pkcs11-tool >/dev/null || { echo "skip: pkcs11-tool (opensc) missing"; exit 77; }
-[ "$(id -u)" = 0 ] || { echo "skip: the PC/SC stack needs root (unshare, bind mount)"; exit 77; }
+. tests/integration/ra_host.inc
 
-T=$(mktemp -d /tmp/ra-enroll.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-trap 'exit 1' INT TERM HUP PIPE
-export BUILD B CARDRENEW_MODULE="$B/cardrenew-pkcs11.so" LIB="$PWD/tests/integration/ra_lib.inc"
-unset DBUS_SESSION_BUS_ADDRESS
-
-run() { # case, sandbox options..., -- script (RA_CASE=name runs one case)
-    CASE=$1; shift
-    case "$CASE" in ${RA_CASE:-*}) ;; *) return ;; esac
-    export CASE XDG_STATE_HOME="$T/state-$PROFILE-$CASE"
-    if timeout 600 sh tests/sandbox --profile "$PROFILE" "$@"; then :; else
-        echo "FAIL $PROFILE $CASE"; fails=$((fails + 1))
-    fi
-}
-
-fails=0
 for PROFILE in ${RA_PROFILES:-O G}; do
     export PROFILE
     run wrong-secret --expires-in 15 -- sh -c '. "$LIB"

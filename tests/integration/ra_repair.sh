@@ -8,28 +8,7 @@
 # with nothing wrong is left alone. A repaired card passes pkcs11-tool
 # --test.
 set -u
-BUILD=${BUILD:-build}
-case "$BUILD" in /*) B=$BUILD ;; *) B=$PWD/$BUILD ;; esac
-for t in "$B/cardrenew" "$B/cardrenew-pkcs11.so" "$B/vcard" "$B/cmp-test-ca"; do
-    [ -e "$t" ] || { echo "skip: $t is not built"; exit 77; }
-done
-command -v pkcs11-tool >/dev/null || { echo "skip: pkcs11-tool (opensc) missing"; exit 77; }
-[ "$(id -u)" = 0 ] || { echo "skip: the PC/SC stack needs root (unshare, bind mount)"; exit 77; }
-
-T=$(mktemp -d /tmp/ra-repair.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-trap 'exit 1' INT TERM HUP PIPE
-export BUILD B CARDRENEW_MODULE="$B/cardrenew-pkcs11.so" LIB="$PWD/tests/integration/ra_lib.inc"
-unset DBUS_SESSION_BUS_ADDRESS
-
-run() { # case, sandbox options..., -- script (RA_CASE=name runs one case)
-    CASE=$1; shift
-    case "$CASE" in ${RA_CASE:-*}) ;; *) return ;; esac
-    export CASE XDG_STATE_HOME="$T/state-$PROFILE-$CASE"
-    if timeout 600 sh tests/sandbox --profile "$PROFILE" "$@"; then :; else
-        echo "FAIL $PROFILE $CASE"; fails=$((fails + 1))
-    fi
-}
+. tests/integration/ra_host.inc
 
 # Cases whose card only a re-issue helps: repair says so, changes nothing.
 hopeless='. "$LIB"
@@ -46,7 +25,6 @@ healthy='one_credential
     if grep -v "expires in\|No problems" "$S/d" | grep -q .; then fail "--diagnose after repair: $(cat "$S/d")"; fi'
 export hopeless healthy
 
-fails=0
 for PROFILE in ${RA_PROFILES:-O G}; do
     export PROFILE
     run mismatch --expires-in 15 --damage mismatch -- sh -c '. "$LIB"; eval "$hopeless"' sh
