@@ -79,6 +79,20 @@ int renew_ca_usable(const struct renew_ca *ca, struct renew_err *e)
     return st ? 0 : e->code;
 }
 
+/* One connection attempt, waiting at most timeout seconds for an answer.
+ * BIO_do_connect_retry would retry a refused connection until the
+ * timeout, so a CA that is down would take that long to be reported. */
+static int connect_once(BIO *b, int timeout)
+{
+    time_t deadline = time(NULL) + timeout;
+    for (;;) {
+        if (BIO_do_connect(b) > 0)
+            return 1;
+        if (!BIO_should_retry(b) || BIO_wait(b, deadline, 100) <= 0)
+            return 0;
+    }
+}
+
 int renew_cmp_reachable(const struct renew_ca *ca, struct renew_err *e)
 {
     struct renew_cmp_url u;
@@ -95,7 +109,7 @@ int renew_cmp_reachable(const struct renew_ca *ca, struct renew_err *e)
     }
     BIO *b = BIO_new_connect(hp);
     int ok = b && BIO_set_nbio(b, 1) > 0 &&
-             BIO_do_connect_retry(b, ca->timeout > 0 ? ca->timeout : DEFAULT_TIMEOUT, -1) > 0;
+             connect_once(b, ca->timeout > 0 ? ca->timeout : DEFAULT_TIMEOUT);
     BIO_free_all(b);
     ERR_clear_error();
     renew_cmp_url_free(&u);
