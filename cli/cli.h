@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <time.h>
+#include "cli/plat.h"
 #include "renew/renew.h"
 
 #define CLI_VERSION "0.1.0"
@@ -40,6 +41,16 @@ void cli_progress_step(void *arg, const char *what);
 void cli_progress_debug(void *arg, const char *line);
 /* "cardrenew: msg" on stderr; returns code. */
 int cli_fail(int code, const char *msg);
+
+/* A module that shows no smartcard, explained (nocard.c): with no slot at
+ * all, PC/SC is asked whether its service runs and has a reader; the
+ * error becomes RENEW_E_NO_SERVICE, RENEW_E_NO_READER or "no smartcard in
+ * the reader" (RENEW_E_NO_TOKEN). Other errors are left as they are.
+ * Returns e->code. cli_no_card_explain takes PC/SC's answer (for tests). */
+int cli_explain(struct renew_err *e);
+int cli_no_card_explain(struct renew_err *e, enum cli_pcsc_state pcsc);
+/* cli_explain, then cli_fail with its line. */
+int cli_fail_err(struct renew_err *e);
 
 /* Parses argv; 0 on success, else RENEW_E_USAGE with err set. */
 int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen);

@@ -28,7 +28,7 @@ static int do_status(const struct cli_opts *o, const struct cli_settings *s,
     struct renew_err e;
     int rc = renew_status(t, s->days, time(NULL), &c, &n, &e);
     if (rc)
-        return cli_fail(rc, e.msg);
+        return cli_fail_err(&e);
     if (o->cmd == CLI_STATUS) {
         if (!o->quiet || o->json)
             cli_print_status(stdout, c, n, o->json);
@@ -60,7 +60,7 @@ static int do_diagnose(const struct cli_opts *o, const struct cli_settings *s,
                             &v, &n, &e);
     renew_wipe(pin, sizeof pin);
     if (rc)
-        return cli_fail(rc, e.msg);
+        return cli_fail_err(&e);
     if (!o->quiet || o->json)
         cli_print_findings(stdout, v, n, o->json);
     rc = RENEW_OK;
@@ -88,16 +88,18 @@ static int do_renew(const struct cli_opts *o, const struct cli_settings *s,
                                    "without asking");
     /* Settings that cannot work are found before the PIN or the card. */
     if (renew_ca_usable(&ca, &e))
-        return cli_fail(e.code, e.msg);
+        return cli_fail_err(&e);
     if (cli_pin_read(o->pin_source, pin, sizeof pin, &pin_len, err, sizeof err))
         return cli_fail(RENEW_E_USAGE, err);
     cli_progress_start(&u, o);
     struct renew_when when = { s->days, o->force };
     int rc = renew_run(t, &ca, &when, pin, pin_len, &h, &res, &e);
+    if (rc)
+        rc = cli_explain(&e);
     cli_log_renewal(rc, &res, rc ? e.msg : NULL);
     renew_wipe(pin, sizeof pin);
     if (rc)
-        return cli_fail(rc, e.msg);
+        return cli_fail_err(&e);
     if (res.outcome != RENEW_RENEWED) {
         if (!o->quiet) {
             cli_date(res.current_not_after, d, sizeof d);

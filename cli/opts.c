@@ -66,7 +66,8 @@ void cli_usage(FILE *f)
     fprintf(f, "\nExit codes: 0 ok, 1 usage, 2 no card, 3 wrong PIN, 4 PIN blocked,\n"
                "5 expired (RA renewal), 6 CA unreachable or refused, 7 card error,\n"
                "8 not supported here, 9 renewal journal damaged (moved aside), 10 renewal due,\n"
-               "11 expired (--check), 12 renewed but a hook failed, 13 renewal declined.\n"
+               "11 expired (--check), 12 renewed but a hook failed, 13 renewal declined,\n"
+               "14 smartcard service (pcscd) not running, 15 no smartcard reader.\n"
                "See cardrenew(1).\n");
 }
 

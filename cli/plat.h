@@ -17,4 +17,12 @@ bool cli_plat_tty_echo(struct cli_tty *t, bool on);
 /* Closes it, with the echo as it was. */
 void cli_plat_tty_close(struct cli_tty *t);
 
+/* What PC/SC itself says, asked when a PKCS#11 module shows no smartcard:
+ * whether the service runs, whether it has readers, and whether one holds
+ * a card. UNKNOWN when it cannot tell. */
+enum cli_pcsc_state {
+    CLI_PCSC_UNKNOWN, CLI_PCSC_NO_SERVICE, CLI_PCSC_NO_READER, CLI_PCSC_NO_CARD, CLI_PCSC_CARD
+};
+enum cli_pcsc_state cli_plat_pcsc_probe(void);
+
 #endif

@@ -1,6 +1,8 @@
 /* plat_posix.c: cli/plat.h on Linux. */
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <PCSC/winscard.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -58,4 +60,42 @@ void cli_plat_tty_close(struct cli_tty *t)
         tcsetattr(t->fd, TCSAFLUSH, &t->old);
     close(t->fd);
     free(t);
+}
+
+/* pcsc-lite answers SCARD_E_NO_SERVICE when pcscd is not running (and its
+ * socket cannot start it), SCARD_E_NO_READERS_AVAILABLE when it has no
+ * reader. */
+enum cli_pcsc_state cli_plat_pcsc_probe(void)
+{
+    SCARDCONTEXT ctx;
+    SCARD_READERSTATE st[8];
+    char *names = NULL;
+    DWORD len = SCARD_AUTOALLOCATE, n = 0;
+    enum cli_pcsc_state r = CLI_PCSC_UNKNOWN;
+    LONG rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx);
+    if (rv == SCARD_E_NO_SERVICE)
+        return CLI_PCSC_NO_SERVICE;
+    if (rv != SCARD_S_SUCCESS)
+        return CLI_PCSC_UNKNOWN;
+    rv = SCardListReaders(ctx, NULL, (LPSTR)&names, &len);
+    if (rv == SCARD_E_NO_READERS_AVAILABLE || (rv == SCARD_S_SUCCESS && (!names || !*names)))
+        r = CLI_PCSC_NO_READER;
+    else if (rv == SCARD_E_NO_SERVICE)
+        r = CLI_PCSC_NO_SERVICE;
+    else if (rv == SCARD_S_SUCCESS) {
+        for (const char *p = names; *p && n < sizeof st / sizeof st[0]; p += strlen(p) + 1)
+            st[n++] = (SCARD_READERSTATE){ .szReader = p, .dwCurrentState = SCARD_STATE_UNAWARE };
+        r = CLI_PCSC_NO_CARD;
+        if (SCardGetStatusChange(ctx, 0, st, n) == SCARD_S_SUCCESS) {
+            for (DWORD i = 0; i < n; i++)
+                if (st[i].dwEventState & SCARD_STATE_PRESENT)
+                    r = CLI_PCSC_CARD;
+        } else {
+            r = CLI_PCSC_UNKNOWN;
+        }
+    }
+    if (names)
+        SCardFreeMemory(ctx, names);
+    SCardReleaseContext(ctx);
+    return r;
 }

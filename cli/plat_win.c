@@ -1,6 +1,7 @@
 /* plat_win.c: cli/plat.h on Windows: the console, whatever stdin and
  * stdout are. */
 #include <windows.h>
+#include <winscard.h>
 #include <fcntl.h>
 #include <io.h>
 #include <stdlib.h>
@@ -79,4 +80,21 @@ void cli_plat_tty_close(struct cli_tty *t)
     _close(t->in);
     _close(t->out);
     free(t);
+}
+
+/* Since Windows 8 the Smart Card service starts when a reader is connected
+ * and stops after the last one is removed: SCARD_E_NO_SERVICE there most
+ * often means no reader. Whether a reader holds a card is left UNKNOWN. */
+enum cli_pcsc_state cli_plat_pcsc_probe(void)
+{
+    SCARDCONTEXT ctx;
+    DWORD len = 0;
+    LONG rv = SCardEstablishContext(SCARD_SCOPE_USER, NULL, NULL, &ctx);
+    if (rv == SCARD_E_NO_SERVICE)
+        return CLI_PCSC_NO_READER;
+    if (rv != SCARD_S_SUCCESS)
+        return CLI_PCSC_UNKNOWN;
+    rv = SCardListReadersA(ctx, NULL, NULL, &len);
+    SCardReleaseContext(ctx);
+    return rv == SCARD_E_NO_READERS_AVAILABLE ? CLI_PCSC_NO_READER : CLI_PCSC_UNKNOWN;
 }

@@ -82,7 +82,7 @@ static int do_enroll(const struct cli_opts *o, const struct cli_settings *s,
     renew_wipe(pin, sizeof pin);
     renew_wipe(secret, sizeof secret);
     if (rc)
-        return cli_fail(rc, e.msg);
+        return cli_fail_err(&e);
     if (!o->quiet) {
         cli_date(res.new_not_after, d, sizeof d);
         printf("The smartcard now holds its new certificate (serial %s): it expires on %s "
@@ -104,7 +104,7 @@ static int do_cancel(const struct cli_opts *o, const struct cli_settings *s,
     int rc = renew_cancel(t, &ca, renew_reason_code(o->reason), pin, pin_len, rh, &e);
     renew_wipe(pin, sizeof pin);
     if (rc)
-        return cli_fail(rc, e.msg);
+        return cli_fail_err(&e);
     if (!o->quiet)
         printf("The certificate is cancelled (%s): it can no longer be renewed; "
                "cardrenew --enroll issues a new one.\n", o->reason);
@@ -143,7 +143,7 @@ static int do_unblock(const struct cli_opts *o, const struct renew_target *t,
     renew_wipe(np, sizeof np);
     renew_wipe(again, sizeof again);
     if (rc)
-        return cli_fail(rc, e.msg);
+        return cli_fail_err(&e);
     if (!o->quiet)
         printf("The PIN is unblocked and set to the new PIN.\n");
     return 0;
@@ -166,7 +166,7 @@ static int do_repair(const struct cli_opts *o, const struct cli_settings *s,
     int rc = renew_repair(t, &ca, pin, pin_len, rh, &e);
     renew_wipe(pin, sizeof pin);
     if (rc)
-        return cli_fail(rc, e.msg);
+        return cli_fail_err(&e);
     return 0;
 }
 

@@ -25,6 +25,7 @@ int renew_fail(struct renew_err *e, int code, const char *fmt, ...)
     if (!e)
         return code;
     e->code = code;
+    e->absent = RENEW_ABSENT_NONE;
     va_start(ap, fmt);
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
@@ -178,6 +179,17 @@ static void trim(char *out, const unsigned char *in, size_t n)
     out[n] = '\0';
 }
 
+/* No token present at all: says whether the module shows slots (readers)
+ * with nothing in them, or no slot. */
+static int no_token(struct renew_p11 *p, struct renew_err *e)
+{
+    CK_ULONG all = 0;
+    int rc = renew_fail(e, RENEW_E_NO_TOKEN, "no smartcard found: insert your card and try again");
+    if (p->f->C_GetSlotList(CK_FALSE, NULL, &all) == CKR_OK)
+        e->absent = all ? RENEW_ABSENT_TOKEN : RENEW_ABSENT_SLOT;
+    return rc;
+}
+
 int renew_p11_slots(struct renew_p11 *p, const char *uri, CK_SLOT_ID **slots,
                     size_t *n, struct renew_err *e)
 {
@@ -222,6 +234,8 @@ int renew_p11_slots(struct renew_p11 *p, const char *uri, CK_SLOT_ID **slots,
     }
     if (k == 0) {
         free(list);
+        if (count == 0)
+            return no_token(p, e);
         if (uri && *uri)
             return renew_fail(e, RENEW_E_NO_TOKEN,
                               "no smartcard matching %s found: insert the card, or check --token",

@@ -29,15 +29,25 @@ enum renew_code {
     RENEW_CHECK_EXPIRED = 11, /* --check: already expired */
     RENEW_E_HOOK = 12,        /* renewed, but a hook run after it failed */
     RENEW_E_DECLINED = 13,    /* the holder said no: nothing was changed */
+    RENEW_E_NO_SERVICE = 14,  /* the smartcard service (pcscd) is not running */
+    RENEW_E_NO_READER = 15,   /* no smartcard reader is connected */
 };
+
+/* When the module answered but offered no token at all: whether it showed
+ * no slot either (so perhaps no reader, or no PC/SC service behind it) or
+ * slots with nothing in them (a reader with no card). renew/ speaks only
+ * PKCS#11; the CLI may ask PC/SC itself which it is. */
+enum renew_absent { RENEW_ABSENT_NONE, RENEW_ABSENT_SLOT, RENEW_ABSENT_TOKEN };
 
 #define RENEW_MSG_MAX 512
 struct renew_err {
     int code;
+    enum renew_absent absent;   /* with RENEW_E_NO_TOKEN: what was missing */
     char msg[RENEW_MSG_MAX];
 };
 
-/* Sets e->code and a printf-style message; returns code. */
+/* Sets e->code and a printf-style message (e->absent to none); returns
+ * code. */
 int renew_fail(struct renew_err *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
