@@ -158,12 +158,6 @@ static int judge_cb(OSSL_CMP_CTX *ctx, X509 *cert, int fail_info, const char **t
     return fail_info;
 }
 
-int renew_cmp_judge_at_confirm(OSSL_CMP_CTX *ctx, struct renew_cmp_verdict *v)
-{
-    return OSSL_CMP_CTX_set_certConf_cb(ctx, judge_cb) &&
-           OSSL_CMP_CTX_set_certConf_cb_arg(ctx, v);
-}
-
 OSSL_CMP_CTX *renew_cmp_ctx_new(const struct renew_ca *ca, int digest_nid,
                                 const struct renew_hooks *h, struct renew_err *e)
 {
@@ -199,6 +193,24 @@ out:
     return ctx;
 }
 
+OSSL_CMP_CTX *renew_cmp_ctx_for_key(const struct renew_ca *ca, int digest_nid, EVP_PKEY *newkey,
+                                    struct renew_cmp_verdict *v, const struct renew_hooks *h,
+                                    struct renew_err *e)
+{
+    OSSL_CMP_CTX *ctx = renew_cmp_ctx_new(ca, digest_nid, h, e);
+    if (!ctx)
+        return NULL;
+    EVP_PKEY_up_ref(newkey);
+    if (!OSSL_CMP_CTX_set0_newPkey(ctx, 1, newkey))
+        EVP_PKEY_free(newkey);
+    else if (OSSL_CMP_CTX_set_certConf_cb(ctx, judge_cb) &&
+             OSSL_CMP_CTX_set_certConf_cb_arg(ctx, v))
+        return ctx;
+    renew_cmp_ctx_free(ctx);
+    renew_fail(e, RENEW_E_TOKEN, "cannot set up the CMP request (out of memory?): close other programs and retry");
+    return NULL;
+}
+
 void renew_cmp_ctx_free(OSSL_CMP_CTX *ctx)
 {
     ERR_clear_error();
@@ -206,7 +218,6 @@ void renew_cmp_ctx_free(OSSL_CMP_CTX *ctx)
     OSSL_CMP_CTX_free(ctx);
 }
 
-/* What went wrong, from the CMP status and OpenSSL's error queue. */
 /* The CA's own words for a refusal: its statusString, one line. */
 static void ca_words(OSSL_CMP_CTX *ctx, char *out, size_t n)
 {
@@ -279,17 +290,11 @@ int renew_cmp_kur(const struct renew_ca *ca, X509 *oldcert, EVP_PKEY *oldkey,
     int rc;
     *issued = NULL;
     *refused = NULL;
-    OSSL_CMP_CTX *ctx = renew_cmp_ctx_new(ca, digest_nid, h, e);
+    OSSL_CMP_CTX *ctx = renew_cmp_ctx_for_key(ca, digest_nid, newkey, &v, h, e);
     if (!ctx)
         return e->code;
     rc = renew_fail(e, RENEW_E_TOKEN, "cannot set up the CMP request (out of memory?): close other programs and retry");
-    EVP_PKEY_up_ref(newkey);
-    if (!OSSL_CMP_CTX_set0_newPkey(ctx, 1, newkey)) {
-        EVP_PKEY_free(newkey);
-        goto out;
-    }
-    if (!OSSL_CMP_CTX_set1_cert(ctx, oldcert) || !OSSL_CMP_CTX_set1_pkey(ctx, oldkey) ||
-        !renew_cmp_judge_at_confirm(ctx, &v))
+    if (!OSSL_CMP_CTX_set1_cert(ctx, oldcert) || !OSSL_CMP_CTX_set1_pkey(ctx, oldkey))
         goto out;
     ERR_clear_error();
     X509 *cert = OSSL_CMP_exec_KUR_ses(ctx);

@@ -32,7 +32,11 @@ struct renew_cmp_verdict {
     int (*keep)(void *arg, X509 *cert);
     void *keep_arg;
 };
-int renew_cmp_judge_at_confirm(OSSL_CMP_CTX *ctx, struct renew_cmp_verdict *v);
+/* renew_cmp_ctx_new for a request that certifies newkey (an ir or kur),
+ * its certificate judged by v. */
+OSSL_CMP_CTX *renew_cmp_ctx_for_key(const struct renew_ca *ca, int digest_nid, EVP_PKEY *newkey,
+                                    struct renew_cmp_verdict *v, const struct renew_hooks *h,
+                                    struct renew_err *e);
 
 /* Is the CA's host:port accepting connections? */
 int renew_cmp_reachable(const struct renew_ca *ca, struct renew_err *e);

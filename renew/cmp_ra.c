@@ -48,25 +48,19 @@ int renew_cmp_ir(const struct renew_ca *ca, const char *ref, const unsigned char
                  void *keep_arg, const struct renew_hooks *h, X509 **issued, X509 **refused,
                  struct renew_err *e)
 {
-    struct renew_cmp_verdict v = { .in = { .newpub = newpub, .subject = subject }, .keep = keep,
-                         .keep_arg = keep_arg };
+    struct renew_cmp_verdict v = { .in = { .newpub = newpub, .subject = subject },
+                                   .keep = keep, .keep_arg = keep_arg };
     char why[512];
     int rc;
     *issued = NULL;
     *refused = NULL;
-    OSSL_CMP_CTX *ctx = renew_cmp_ctx_new(ca, digest_nid, h, e);
+    OSSL_CMP_CTX *ctx = renew_cmp_ctx_for_key(ca, digest_nid, newkey, &v, h, e);
     if (!ctx)
         return e->code;
     rc = renew_fail(e, RENEW_E_TOKEN, "cannot set up the CMP request (out of memory?): close other programs and retry");
-    EVP_PKEY_up_ref(newkey);
-    if (!OSSL_CMP_CTX_set0_newPkey(ctx, 1, newkey)) {
-        EVP_PKEY_free(newkey);
-        goto out;
-    }
     if (!OSSL_CMP_CTX_set1_referenceValue(ctx, (const unsigned char *)ref, strlen(ref)) ||
         !OSSL_CMP_CTX_set1_secretValue(ctx, secret, (int)secret_len) ||
-        !OSSL_CMP_CTX_set1_subjectName(ctx, subject) ||
-        !renew_cmp_judge_at_confirm(ctx, &v))
+        !OSSL_CMP_CTX_set1_subjectName(ctx, subject))
         goto out;
     ERR_clear_error();
     X509 *cert = OSSL_CMP_exec_IR_ses(ctx);
