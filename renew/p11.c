@@ -447,6 +447,7 @@ int renew_p11_creds(struct renew_p11 *p, struct renew_cred **out, size_t *n_out,
                     }
                 }
                 free(v);
+                v = NULL;       /* not read again when this one is not the certificate */
                 if (cr->has_cert && cr->cert == h[i] &&
                     renew_p11_attr(p, h[i], CKA_LABEL, &v, &vl) == CKR_OK)
                     snprintf(cr->label, sizeof cr->label, "%.*s", (int)vl, (char *)v);
