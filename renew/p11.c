@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <p11-kit/uri.h>
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
 #include "renew/p11.h"
+#include "renew/uri.h"
 #include "renew/plat.h"
 
 #define INSTALLED_MODULE "/usr/local/lib/pkcs11/cardrenew-pkcs11.so"
@@ -145,25 +145,15 @@ void renew_p11_unload(struct renew_p11 *p)
 int renew_uri_match_slot(const char *uri, const CK_INFO *mi, CK_SLOT_ID id,
                          const CK_SLOT_INFO *si, const CK_TOKEN_INFO *ti, struct renew_err *e)
 {
+    struct renew_uri u;
     if (!uri || !*uri)
         return 1;
-    P11KitUri *u = p11_kit_uri_new();
-    if (!u)
-        return renew_fail(e, RENEW_E_TOKEN, "out of memory: close other programs and retry"), -1;
-    int r = p11_kit_uri_parse(uri, P11_KIT_URI_FOR_ANY, u);
-    if (r != P11_KIT_URI_OK) {
-        p11_kit_uri_free(u);
-        renew_fail(e, RENEW_E_USAGE, "--token: \"%s\" is not a pkcs11: URI (%s)",
-                   uri, p11_kit_uri_message(r));
+    const char *why = renew_uri_parse(uri, &u);
+    if (why) {
+        renew_fail(e, RENEW_E_USAGE, "--token: \"%s\" is not a pkcs11: URI (%s)", uri, why);
         return -1;
     }
-    CK_SLOT_ID want = p11_kit_uri_get_slot_id(u);
-    r = p11_kit_uri_match_token_info(u, (CK_TOKEN_INFO *)ti) &&
-        (!mi || p11_kit_uri_match_module_info(u, (CK_INFO *)mi)) &&
-        (!si || p11_kit_uri_match_slot_info(u, (CK_SLOT_INFO *)si)) &&
-        (!si || want == (CK_SLOT_ID)-1 || want == id);
-    p11_kit_uri_free(u);
-    return r;
+    return renew_uri_matches(&u, mi, id, si, ti);
 }
 
 int renew_uri_match(const char *uri, const CK_TOKEN_INFO *ti, struct renew_err *e)
