@@ -6,15 +6,13 @@
  * directory), so that --renew refuses with the reason and date even
  * before asking the CA, and --status shows "Cancelled on". */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include "renew/cardkey.h"
 #include "renew/cmp.h"
 #include "renew/journal.h"
+#include "renew/plat.h"
 #include "renew/ra.h"
 #include "renew/ra_util.h"
 #include "renew/util.h"
@@ -56,19 +54,21 @@ static int record_path(const char *token_serial, const char *cert_hex, char *out
 int renew_cancelled(const char *token_serial, const char *cert_hex, time_t *when, int *reason,
                     struct renew_err *e)
 {
-    char path[600], text[256], name[40];
+    char path[600], name[40] = "";
     long long t;
     int rc = record_path(token_serial, cert_hex, path, sizeof path, e);
     if (rc)
         return rc;
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? 1 : renew_fail(e, RENEW_E_USAGE, "cannot read %s: %s", path,
-                                                strerror(errno));
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
-    text[n > 0 ? n : 0] = '\0';
-    if (sscanf(text, "cancelled %lld %39s", &t, name) != 2 || renew_reason_code(name) < 0)
+    char *text;
+    size_t len;
+    int err = renew_plat_read_own(path, 255, &text, &len);
+    if (err == ENOENT)
+        return 1;
+    if (err && err != EPERM && err != EFBIG && err != EIO && err != ELOOP)
+        return renew_fail(e, RENEW_E_USAGE, "cannot read %s: %s", path, strerror(err));
+    int ok = !err && sscanf(text, "cancelled %lld %39s", &t, name) == 2;
+    free(text);
+    if (!ok || renew_reason_code(name) < 0)
         return renew_fail(e, RENEW_E_USAGE, "the cancellation record %s is damaged: remove it", path);
     *when = (time_t)t;
     *reason = renew_reason_code(name);
@@ -78,30 +78,17 @@ int renew_cancelled(const char *token_serial, const char *cert_hex, time_t *when
 static int record(const char *token_serial, const char *cert_hex, int reason, time_t when,
                   struct renew_err *e)
 {
-    char path[600], tmp[620], text[128];
+    char path[600], text[128];
     int rc = record_path(token_serial, cert_hex, path, sizeof path, e);
     if (rc)
         return rc;
     int len = snprintf(text, sizeof text, "cancelled %lld %s\n", (long long)when,
                        renew_reason_name(reason));
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    bool bad = fd < 0 || write(fd, text, (size_t)len) != len || fsync(fd) != 0;
-    if (fd >= 0)
-        bad |= close(fd) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        int err = errno;
-        unlink(tmp);
-        return renew_fail(e, RENEW_E_USAGE, "the CA cancelled the certificate but %s cannot be written: %s",
-                          path, strerror(err));
-    }
-    *strrchr(path, '/') = '\0';
-    int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
+    bool moved;
+    int err = renew_plat_replace_durable(path, text, (size_t)len, &moved);
+    if (err)
+        return renew_fail(e, RENEW_E_USAGE, "the CA cancelled the certificate but %s cannot be %s: %s",
+                          path, moved ? "made durable" : "written", strerror(err));
     return 0;
 }
 

@@ -4,7 +4,6 @@
  *   preflight -> new key on the token -> CMP kur -> journal the issued
  *   certificate -> write it -> verify -> retire the old credential.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,9 +43,7 @@ static void step(struct run *r, const char *what)
  * kills the process right after that step, to prove a rerun resumes. */
 static void boundary(const char *name)
 {
-    const char *k = getenv("CARDRENEW_TEST_KILL_AT");
-    if (k && strcmp(k, name) == 0)
-        raise(SIGKILL);
+    renew_ra_boundary(name);
 }
 
 static struct renew_cred *by_id(struct run *r, const unsigned char *id, size_t len)

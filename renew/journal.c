@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <openssl/pem.h>
@@ -44,46 +43,16 @@ int renew_journal_path(const char *serial, char *out, size_t outlen, struct rene
     return 0;
 }
 
-static int mkdirs(const char *path)
-{
-    char tmp[512];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-/* The journal's directory, made if missing: a real directory (not a
- * link), ours, that nobody else may write to. */
+/* The journal's directory, made if missing and checked (renew/plat.h). */
 static int journal_dir(const char *serial, char *path, size_t pathlen, char *dir,
                        size_t dirlen, struct renew_err *e)
 {
-    struct stat st;
     int rc = renew_journal_path(serial, path, pathlen, e);
     if (rc)
         return rc;
     snprintf(dir, dirlen, "%s", path);
     *strrchr(dir, '/') = '\0';
-    if (mkdirs(dir) != 0)
-        return renew_fail(e, RENEW_E_USAGE, "cannot create the journal directory %s: %s (check XDG_STATE_HOME)",
-                          dir, strerror(errno));
-    if (lstat(dir, &st) != 0)
-        return renew_fail(e, RENEW_E_USAGE, "cannot read the journal directory %s: %s", dir,
-                          strerror(errno));
-    if (!S_ISDIR(st.st_mode))
-        return renew_fail(e, RENEW_E_USAGE,
-                          "the journal directory %s is not a directory (a link?): remove it and retry", dir);
-    if (st.st_uid != geteuid() || (st.st_mode & 022))
-        return renew_fail(e, RENEW_E_USAGE,
-                          "the journal directory %s belongs to someone else or others may write to it: "
-                          "make it yours with mode 0700 (chmod 700)", dir);
-    return 0;
+    return renew_plat_dir_ready(dir, e);
 }
 
 static void put_hex(char **p, const char *key, const unsigned char *v, size_t n)
@@ -165,7 +134,10 @@ static const char *parse(char *text, size_t len, struct renew_journal *j)
     bool have_state = false;
     if (len < sizeof MAGIC || memcmp(text, MAGIC "\n", sizeof MAGIC) != 0)
         return "it is not a cardrenew journal of this version";
-    char *last = len >= 2 ? memrchr(text, '\n', len - 1) : NULL;
+    char *last = NULL;
+    for (size_t i = len >= 2 ? len - 1 : 0; !last && i-- > 0;)
+        if (text[i] == '\n')
+            last = text + i;
     if (!last || end[-1] != '\n')
         return "it is cut short";
     sum_line(text, (size_t)(last + 1 - text), sum);
@@ -229,32 +201,25 @@ static const char *parse(char *text, size_t len, struct renew_journal *j)
 
 int renew_journal_load(const char *serial, struct renew_journal *j, struct renew_err *e)
 {
-    char path[512];
-    struct stat st;
+    char path[512], *text;
+    size_t n;
     int rc = renew_journal_path(serial, path, sizeof path, e);
     memset(j, 0, sizeof *j);
     if (rc)
         return rc;
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? 1
-               : errno == ELOOP ? renew_fail(e, RENEW_E_JOURNAL,
-                                             "the renewal journal %s is a link, not a file: remove it, then run cardrenew --diagnose", path)
-               : renew_fail(e, RENEW_E_USAGE, "cannot read %s: %s", path, strerror(errno));
-    char *text = NULL;
-    const char *why = NULL;
-    ssize_t n = 0;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
-        why = "it is not a file of yours";
-    else if (st.st_size > FILE_MAX || !(text = malloc((size_t)st.st_size + 1)))
-        why = "it is too large";
-    else if ((n = read(fd, text, (size_t)st.st_size)) != st.st_size)
-        why = "it cannot be read whole";
-    close(fd);
-    if (!why) {
-        text[n] = '\0';
-        why = parse(text, (size_t)n, j);
-    }
+    int err = renew_plat_read_own(path, FILE_MAX, &text, &n);
+    const char *why = err == EPERM ? "it is not a file of yours"
+                      : err == EFBIG ? "it is too large"
+                      : err == EIO ? "it cannot be read whole" : NULL;
+    if (err == ENOENT)
+        return 1;
+    if (err == ELOOP)
+        return renew_fail(e, RENEW_E_JOURNAL,
+                          "the renewal journal %s is a link, not a file: remove it, then run cardrenew --diagnose", path);
+    if (err && !why)
+        return renew_fail(e, RENEW_E_USAGE, "cannot read %s: %s", path, strerror(err));
+    if (!why)
+        why = parse(text, n, j);
     free(text);
     if (why) {
         renew_journal_clear(j);
@@ -273,10 +238,11 @@ int renew_journal_set_aside(const char *serial, char *to, size_t tolen, struct r
         return rc;
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
     snprintf(to, tolen, "%s.damaged-%s", path, stamp);
-    /* link + unlink: never replaces a journal set aside before. */
-    if (link(path, to) != 0 || unlink(path) != 0)
+    /* Never replaces a journal set aside before. */
+    int err = renew_plat_move_new(path, to);
+    if (err)
         return renew_fail(e, RENEW_E_JOURNAL, "cannot move the damaged renewal journal %s aside: %s",
-                          path, strerror(errno));
+                          path, strerror(err));
     return 0;
 }
 

@@ -20,6 +20,11 @@ struct renew_err;
 /* The folder of the renewal journals: $XDG_STATE_HOME/cardrenew or
  * ~/.local/state/cardrenew; %LOCALAPPDATA%\cardrenew on Windows. */
 int renew_plat_state_dir(char *out, size_t outlen, struct renew_err *e);
+/* That folder made if missing (with its parents) and fit to hold the
+ * journals: a real folder, not a link. On POSIX also the user's own, mode
+ * 0700 or stricter; on Windows it inherits the user profile's access list
+ * (%LOCALAPPDATA%). 0, or RENEW_E_USAGE with e set. */
+int renew_plat_dir_ready(const char *dir, struct renew_err *e);
 
 /* The journal's files. Each returns 0 or an errno value.
  * Replaces path whole and durably: a fresh file beside it (never through a
@@ -35,5 +40,17 @@ int renew_plat_sync(int fd);
 /* An exclusive lock on path (made if missing), without waiting: EWOULDBLOCK
  * when another process holds it. Closing *fd releases it. */
 int renew_plat_lock(const char *path, int *fd);
+/* A small file of the user's read whole, never through a link: *text
+ * (NUL-terminated, *len bytes, at most max; the caller frees it). 0 or:
+ * ENOENT, ELOOP (a link), EPERM (not a regular file of the user's), EFBIG
+ * (larger than max), EIO (not read whole), or why it cannot be opened. */
+int renew_plat_read_own(const char *path, size_t max, char **text, size_t *len);
+/* Moves from to to, which must not exist (EEXIST: nothing is replaced). */
+int renew_plat_move_new(const char *from, const char *to);
+
+/* Ends the process at once, as an outside kill would (the test hook that
+ * cuts a renewal after a step): SIGKILL, exit status 137; on Windows
+ * TerminateProcess with exit code 137. */
+void renew_plat_kill_self(void);
 
 #endif

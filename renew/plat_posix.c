@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <string.h>
@@ -128,4 +130,75 @@ int renew_plat_lock(const char *path, int *fd)
         return EWOULDBLOCK;
     }
     return 0;
+}
+
+int renew_plat_dir_ready(const char *dir, struct renew_err *e)
+{
+    char tmp[512];
+    struct stat st;
+    int n = snprintf(tmp, sizeof tmp, "%s", dir), bad = n < 0 || (size_t)n >= sizeof tmp;
+    for (char *p = tmp + 1; !bad && *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        bad = mkdir(tmp, 0700) != 0 && errno != EEXIST;
+        *p = '/';
+    }
+    if (bad || (mkdir(tmp, 0700) != 0 && errno != EEXIST))
+        return renew_fail(e, RENEW_E_USAGE, "cannot create the journal directory %s: %s (check XDG_STATE_HOME)",
+                          dir, strerror(bad && n >= 0 && (size_t)n >= sizeof tmp ? ENAMETOOLONG : errno));
+    if (lstat(dir, &st) != 0)
+        return renew_fail(e, RENEW_E_USAGE, "cannot read the journal directory %s: %s", dir,
+                          strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return renew_fail(e, RENEW_E_USAGE,
+                          "the journal directory %s is not a directory (a link?): remove it and retry", dir);
+    if (st.st_uid != geteuid() || (st.st_mode & 022))
+        return renew_fail(e, RENEW_E_USAGE,
+                          "the journal directory %s belongs to someone else or others may write to it: "
+                          "make it yours with mode 0700 (chmod 700)", dir);
+    return 0;
+}
+
+int renew_plat_read_own(const char *path, size_t max, char **text, size_t *len)
+{
+    struct stat st;
+    *text = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    int err = 0;
+    char *buf = NULL;
+    ssize_t n = 0;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+        err = EPERM;
+    else if ((size_t)st.st_size > max)
+        err = EFBIG;
+    else if (!(buf = malloc((size_t)st.st_size + 1)))
+        err = ENOMEM;
+    else if ((n = read(fd, buf, (size_t)st.st_size)) != st.st_size)
+        err = EIO;
+    close(fd);
+    if (err) {
+        free(buf);
+        return err;
+    }
+    buf[n] = '\0';
+    *text = buf;
+    *len = (size_t)n;
+    return 0;
+}
+
+int renew_plat_move_new(const char *from, const char *to)
+{
+    /* link + unlink: link never replaces what is there. */
+    if (link(from, to) != 0)
+        return errno;
+    return unlink(from) != 0 ? errno : 0;
+}
+
+void renew_plat_kill_self(void)
+{
+    raise(SIGKILL);
 }

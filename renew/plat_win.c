@@ -144,3 +144,79 @@ int renew_plat_lock(const char *path, int *fd)
     }
     return to_fd(h, fd);    /* closing the handle releases the lock */
 }
+
+int renew_plat_dir_ready(const char *dir, struct renew_err *e)
+{
+    char tmp[512];
+    int n = snprintf(tmp, sizeof tmp, "%s", dir);
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        return renew_fail(e, RENEW_E_USAGE, "the journal directory path is too long: %s", dir);
+    /* Each missing folder in turn, after the drive ("C:\") or share. */
+    for (char *p = tmp + 1; *p; p++) {
+        if ((*p != '\\' && *p != '/') || p[-1] == ':' || p[-1] == '\\' || p[-1] == '/')
+            continue;
+        char c = *p;
+        *p = '\0';
+        CreateDirectoryA(tmp, NULL);
+        *p = c;
+    }
+    if (!CreateDirectoryA(tmp, NULL) && GetLastError() != ERROR_ALREADY_EXISTS)
+        return renew_fail(e, RENEW_E_USAGE, "cannot create the journal directory %s: %s (check LOCALAPPDATA)",
+                          dir, strerror(werr()));
+    DWORD a = GetFileAttributesA(dir);
+    if (a == INVALID_FILE_ATTRIBUTES)
+        return renew_fail(e, RENEW_E_USAGE, "cannot read the journal directory %s: %s", dir,
+                          strerror(werr()));
+    if (!(a & FILE_ATTRIBUTE_DIRECTORY) || (a & FILE_ATTRIBUTE_REPARSE_POINT))
+        return renew_fail(e, RENEW_E_USAGE,
+                          "the journal directory %s is not a directory (a link?): remove it and retry", dir);
+    return 0;
+}
+
+int renew_plat_read_own(const char *path, size_t max, char **text, size_t *len)
+{
+    BY_HANDLE_FILE_INFORMATION fi;
+    *text = NULL;
+    *len = 0;
+    /* FILE_FLAG_OPEN_REPARSE_POINT opens a link itself, which is then
+     * refused, rather than what it points to. */
+    HANDLE h = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
+                           FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+    if (h == INVALID_HANDLE_VALUE)
+        return werr();
+    int err = 0;
+    char *buf = NULL;
+    DWORD n = 0;
+    if (!GetFileInformationByHandle(h, &fi))
+        err = EIO;
+    else if (fi.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)
+        err = ELOOP;
+    else if (fi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
+        err = EPERM;
+    else if (fi.nFileSizeHigh || fi.nFileSizeLow > max)
+        err = EFBIG;
+    else if (!(buf = malloc((size_t)fi.nFileSizeLow + 1)))
+        err = ENOMEM;
+    else if (!ReadFile(h, buf, fi.nFileSizeLow, &n, NULL) || n != fi.nFileSizeLow)
+        err = EIO;
+    CloseHandle(h);
+    if (err) {
+        free(buf);
+        return err;
+    }
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return 0;
+}
+
+int renew_plat_move_new(const char *from, const char *to)
+{
+    /* Without MOVEFILE_REPLACE_EXISTING an existing 'to' is an error. */
+    return MoveFileExA(from, to, MOVEFILE_WRITE_THROUGH) ? 0 : werr();
+}
+
+void renew_plat_kill_self(void)
+{
+    TerminateProcess(GetCurrentProcess(), 137);
+}

@@ -17,7 +17,13 @@ time_t renew_asn1_time(const ASN1_TIME *t)
     struct tm tm;
     if (!t || !ASN1_TIME_to_tm(t, &tm))
         return 0;
-    return timegm(&tm);
+    /* timegm, which Windows lacks: days since 1970-01-01 of a Gregorian
+     * date (H. Hinnant's days_from_civil), then the time of day. */
+    long long y = tm.tm_year + 1900LL - (tm.tm_mon < 2);
+    long long era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
+    long long doy = (153 * (tm.tm_mon + (tm.tm_mon < 2 ? 10 : -2)) + 2) / 5 + tm.tm_mday - 1;
+    long long days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+    return (time_t)(days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec);
 }
 
 void renew_subject_cn(X509 *x, char *out, size_t outlen)
