@@ -4,86 +4,43 @@
 # it: never "run --renew" where --renew refuses, never "no problems" where
 # there is one, and nothing deleted that the CA has not replaced.
 set -u
-BUILD=${BUILD:-build}
-case "$BUILD" in /*) B=$BUILD ;; *) B=$PWD/$BUILD ;; esac
-for t in "$B/cardrenew" "$B/cardrenew-pkcs11.so" "$B/vcard" "$B/cmp-test-ca"; do
-    [ -e "$t" ] || { echo "skip: $t is not built"; exit 77; }
-done
-command -v pkcs11-tool >/dev/null || { echo "skip: pkcs11-tool (opensc) missing"; exit 77; }
-[ "$(id -u)" = 0 ] || { echo "skip: the PC/SC stack needs root (unshare, bind mount)"; exit 77; }
-
-T=$(mktemp -d /tmp/diagnose.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-trap 'exit 1' INT TERM HUP PIPE
-export BUILD B CARDRENEW_MODULE="$B/cardrenew-pkcs11.so"
-unset DBUS_SESSION_BUS_ADDRESS
-
-# Helpers for the commands run inside a sandbox.
-cat >"$T/lib.sh" <<'LIB'
-S=$CARDRENEW_SANDBOX
-fail() { echo "FAIL ($PROFILE $CASE): $*"; exit 1; }
-C() { "$B/cardrenew" "$@"; }
-# expect CODE TEXT CMD...: exit CODE and TEXT in its output.
-expect() {
-    code=$1 text=$2; shift 2
-    "$@" >"$S/o" 2>&1; rc=$?
-    [ "$rc" = "$code" ] || fail "$*: exit $rc, want $code: $(cat "$S/o")"
-    [ -z "$text" ] || grep -q "$text" "$S/o" || fail "$*: no \"$text\" in: $(cat "$S/o")"
-    echo "ok   $PROFILE $CASE: $* -> $rc: $(head -n 1 "$S/o")"
-}
-diag() { C --diagnose --pin-source env:CARDRENEW_PIN; }
-renew() { C --renew --yes --pin-source env:CARDRENEW_PIN "$@"; }
-objects() {
-    pkcs11-tool --module "$CARDRENEW_MODULE" --login --pin "$CARDRENEW_PIN" --list-objects \
-        2>/dev/null | grep -E 'Object;|ID:'
-}
-LIB
-
-run() { # case, sandbox options..., -- script
-    CASE=$1; shift
-    export CASE XDG_STATE_HOME="$T/state-$PROFILE-$CASE"
-    if timeout 300 sh tests/sandbox --profile "$PROFILE" "$@"; then :; else
-        echo "FAIL $PROFILE $CASE"; fails=$((fails + 1))
-    fi
-}
-
-fails=0
+. tests/integration/card_host.inc
 for PROFILE in O G; do
     export PROFILE
-    run mismatch --expires-in 15 --damage mismatch -- sh -c '. "$1"
+    run mismatch --expires-in 15 --damage mismatch -- sh -c '. "$LIB"
         expect 7 "do not match" diag
         before=$(objects)
         expect 7 "do not match" renew
         [ "$(objects)" = "$before" ] || fail "--renew changed the card"
-        if [ "$PROFILE" = O ]; then expect 7 "diagnose" C --check; fi' sh "$T/lib.sh"
-    run dangling --expires-in 15 --damage dangling -- sh -c '. "$1"
+        if [ "$PROFILE" = O ]; then expect 7 "diagnose" C --check; fi'
+    run dangling --expires-in 15 --damage dangling -- sh -c '. "$LIB"
         if [ "$PROFILE" = O ]; then
             expect 7 "a key but no certificate" C --diagnose
             expect 7 "a key but no certificate" diag
         else
             expect 7 "no working key" diag
         fi
-        expect 7 "" renew' sh "$T/lib.sh"
-    run empty --expires-in 15 --damage empty -- sh -c '. "$1"
+        expect 7 "" renew'
+    run empty --expires-in 15 --damage empty -- sh -c '. "$LIB"
         expect 7 "shows no certificate" C --diagnose
         expect 7 "is empty" diag
         expect 7 "empty" C --check
-        expect 7 "empty" renew' sh "$T/lib.sh"
-    run expired --expires-in -1 -- sh -c '. "$1"
+        expect 7 "empty" renew'
+    run expired --expires-in -1 -- sh -c '. "$LIB"
         expect 5 "has expired" diag
         expect 11 "RA renewal" C --check
-        expect 5 "RA renewal" renew' sh "$T/lib.sh"
-    run interrupted --expires-in 15 -- sh -c '. "$1"
+        expect 5 "RA renewal" renew'
+    run interrupted --expires-in 15 -- sh -c '. "$LIB"
         CARDRENEW_TEST_KILL_AT=keygen renew >/dev/null 2>&1
         expect 7 "was interrupted" diag
         expect 0 "now renewed" renew
-        expect 0 "" diag' sh "$T/lib.sh"
-    run orphan-key --expires-in 15 -- sh -c '. "$1"
+        expect 0 "" diag'
+    run orphan-key --expires-in 15 -- sh -c '. "$LIB"
         CARDRENEW_TEST_KILL_AT=keygen-unsaved renew >/dev/null 2>&1
         expect 7 "unfinished renewal" diag
         expect 0 "now renewed" renew
-        [ "$(objects | grep -c "Private Key")" = 1 ] || fail "the unfinished key is still there"' sh "$T/lib.sh"
-    run damaged-journal --expires-in 15 -- sh -c '. "$1"
+        [ "$(objects | grep -c "Private Key")" = 1 ] || fail "the unfinished key is still there"'
+    run damaged-journal --expires-in 15 -- sh -c '. "$LIB"
         CARDRENEW_TEST_KILL_AT=journal renew >/dev/null 2>&1
         j=$(ls "$XDG_STATE_HOME"/cardrenew/*.journal)
         sed -i "s/^state=.*/state=written/" "$j"
@@ -94,11 +51,11 @@ for PROFILE in O G; do
         [ "$(objects)" = "$before" ] || fail "--renew changed the card with a damaged journal"
         aside=$(ls "$XDG_STATE_HOME"/cardrenew/*.damaged-*)
         cmp -s "$aside" "$S/journal.copy" || fail "the journal set aside is not the damaged one"
-        expect 0 "now renewed" renew' sh "$T/lib.sh"
+        expect 0 "now renewed" renew'
     # Two complete credentials of one subject, as an RA issues them (an
     # authentication and a signing key), no journal: --renew renews the
     # one due and deletes nothing the CA did not replace.
-    run two-credentials --expires-in 15 -- sh -c '. "$1"
+    run two-credentials --expires-in 15 -- sh -c '. "$LIB"
         p11() { pkcs11-tool --module "$CARDRENEW_MODULE" --login --pin "$CARDRENEW_PIN" "$@" 2>/dev/null; }
         p11 --keypairgen --key-type rsa:2048 --label Signing >"$S/kg" || fail "keypairgen: $(cat "$S/kg")"
         id=$(sed -n "s/^ *ID: *//p" "$S/kg" | head -n 1)
@@ -126,6 +83,6 @@ for PROFILE in O G; do
             [ "$(objects | grep -c "Certificate Object")" = 2 ] || fail "a refusal deleted something"
             echo "ok   $PROFILE $CASE: refused with nothing deleted: $r" ;;
         *)  fail "--renew with two credentials: exit $rc: $r" ;;
-        esac' sh "$T/lib.sh"
+        esac'
 done
 [ $fails = 0 ] && echo PASS

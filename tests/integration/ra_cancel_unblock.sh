@@ -7,9 +7,9 @@
 # the PUK (also by pkcs11-tool --init-pin --login-type so) and the new PIN
 # works; profile G says the RA must re-issue.
 set -u
-. tests/integration/ra_host.inc
+. tests/integration/card_host.inc
 
-for PROFILE in ${RA_PROFILES:-O G}; do
+for PROFILE in ${PROFILES:-O G}; do
     export PROFILE
     run cancel --expires-in 15 -- sh -c '. "$LIB"
         serial=$(openssl x509 -in "$S/cert.pem" -noout -serial | sed "s/serial=//")

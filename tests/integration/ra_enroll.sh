@@ -7,9 +7,9 @@
 # passes pkcs11-tool --test; an enrollment killed after each step is named
 # by --diagnose and finished by a rerun with the same reference.
 set -u
-. tests/integration/ra_host.inc
+. tests/integration/card_host.inc
 
-for PROFILE in ${RA_PROFILES:-O G}; do
+for PROFILE in ${PROFILES:-O G}; do
     export PROFILE
     run wrong-secret --expires-in 15 -- sh -c '. "$LIB"
         before=$(objects)

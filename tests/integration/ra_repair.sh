@@ -8,7 +8,7 @@
 # with nothing wrong is left alone. A repaired card passes pkcs11-tool
 # --test.
 set -u
-. tests/integration/ra_host.inc
+. tests/integration/card_host.inc
 
 # Cases whose card only a re-issue helps: repair says so, changes nothing.
 hopeless='. "$LIB"
@@ -25,7 +25,7 @@ healthy='one_credential
     if grep -v "expires in\|No problems" "$S/d" | grep -q .; then fail "--diagnose after repair: $(cat "$S/d")"; fi'
 export hopeless healthy
 
-for PROFILE in ${RA_PROFILES:-O G}; do
+for PROFILE in ${PROFILES:-O G}; do
     export PROFILE
     run mismatch --expires-in 15 --damage mismatch -- sh -c '. "$LIB"; eval "$hopeless"' sh
     run dangling --expires-in 15 --damage dangling -- sh -c '. "$LIB"; eval "$hopeless"' sh
