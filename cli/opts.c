@@ -1,21 +1,25 @@
 /* opts.c: the option table, in the style of OpenSSL's apps: one enum,
- * one table that also prints the help. */
+ * one table that also prints the help and feeds getopt_long (the common
+ * options have a one-letter form too). */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli/cli.h"
 
+/* Long-only options take values past any character. */
 enum opt {
-    OPT_STATUS, OPT_JSON, OPT_CHECK, OPT_DAYS, OPT_NOTIFY, OPT_RENEW, OPT_PIN_SOURCE,
-    OPT_YES, OPT_FORCE, OPT_DIAGNOSE, OPT_MODULE, OPT_TOKEN, OPT_CA, OPT_CA_CERT, OPT_CONFIG, OPT_EXEC,
-    OPT_QUIET, OPT_VERBOSE, OPT_VERSION, OPT_HELP, OPT_ENROLL, OPT_REFERENCE,
-    OPT_SECRET_SOURCE, OPT_SUBJECT, OPT_CANCEL, OPT_REASON, OPT_UNBLOCK, OPT_PUK_SOURCE,
-    OPT_NEW_PIN_SOURCE, OPT_REPAIR,
+    OPT_STATUS = 's', OPT_JSON = 'j', OPT_CHECK = 'c', OPT_DAYS = 'd', OPT_RENEW = 'r',
+    OPT_PIN_SOURCE = 'p', OPT_YES = 'y', OPT_FORCE = 'f', OPT_MODULE = 'm', OPT_TOKEN = 't',
+    OPT_QUIET = 'q', OPT_VERBOSE = 'v', OPT_VERSION = 'V', OPT_HELP = 'h',
+    OPT_NOTIFY = 256, OPT_DIAGNOSE, OPT_CA, OPT_CA_CERT, OPT_CONFIG, OPT_EXEC, OPT_ENROLL,
+    OPT_REFERENCE, OPT_SECRET_SOURCE, OPT_SUBJECT, OPT_CANCEL, OPT_REASON, OPT_UNBLOCK,
+    OPT_PUK_SOURCE, OPT_NEW_PIN_SOURCE, OPT_REPAIR,
 };
 
 static const struct {
     const char *name;
-    enum opt id;
+    enum opt id;            /* a letter: also -<letter> */
     const char *arg;        /* NULL: takes no value */
     const char *help;
 } options[] = {
@@ -52,16 +56,23 @@ static const struct {
 };
 #define NOPTS (sizeof options / sizeof options[0])
 
+static bool is_short(enum opt id)
+{
+    return id < 256;
+}
+
 void cli_usage(FILE *f)
 {
     fprintf(f, "Usage: cardrenew --status|--check|--renew|--diagnose [options]\n"
                "       cardrenew --enroll|--cancel|--unblock|--repair [options]   (the RA's)\n"
                "Shows, checks and renews the certificate on an NHS smartcard.\n\n");
     for (size_t i = 0; i < NOPTS; i++) {
-        char left[40];
-        snprintf(left, sizeof left, "--%s%s%s", options[i].name, options[i].arg ? " " : "",
-                 options[i].arg ? options[i].arg : "");
-        fprintf(f, "  %-24s %s\n", left, options[i].help);
+        char left[48];
+        snprintf(left, sizeof left, "%c%c%c --%s%s%s", is_short(options[i].id) ? '-' : ' ',
+                 is_short(options[i].id) ? (char)options[i].id : ' ',
+                 is_short(options[i].id) ? ',' : ' ', options[i].name,
+                 options[i].arg ? " " : "", options[i].arg ? options[i].arg : "");
+        fprintf(f, "  %-28s %s\n", left, options[i].help);
     }
     fprintf(f, "\nExit codes: 0 ok, 1 usage, 2 no card, 3 wrong PIN, 4 PIN blocked,\n"
                "5 expired (RA renewal), 6 CA unreachable or refused, 7 card error,\n"
@@ -83,41 +94,59 @@ static int set_cmd(struct cli_opts *o, enum cli_cmd c, const char *name, char *e
     return 0;
 }
 
+static int index_of(int id)
+{
+    for (size_t k = 0; k < NOPTS; k++)
+        if ((int)options[k].id == id)
+            return (int)k;
+    return -1;
+}
+
+/* getopt_long's complaint, in our words (opterr is off). */
+static int bad_option(int c, char **argv, char *err, size_t errlen)
+{
+    int k = optopt ? index_of(optopt) : -1;
+    const char *arg = argv[optind - 1];
+    if (c == ':' && k >= 0)
+        snprintf(err, errlen, "--%s needs a value (%s)", options[k].name, options[k].arg);
+    else if (k >= 0 && strncmp(arg, "--", 2) == 0)
+        snprintf(err, errlen, "--%s takes no value", options[k].name);
+    else if (optopt)
+        snprintf(err, errlen, "unknown option -%c: see cardrenew --help", optopt);
+    else
+        snprintf(err, errlen, "unknown or ambiguous option %.*s: see cardrenew --help",
+                 (int)strcspn(arg, "="), arg);
+    return RENEW_E_USAGE;
+}
+
 int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
 {
+    struct option lo[NOPTS + 1];
+    char shorts[2 * NOPTS + 2], *sp = shorts;
+    *sp++ = ':';        /* a missing value is ':', not '?' */
+    for (size_t k = 0; k < NOPTS; k++) {
+        lo[k] = (struct option){ options[k].name,
+                                 options[k].arg ? required_argument : no_argument, NULL,
+                                 (int)options[k].id };
+        if (is_short(options[k].id)) {
+            *sp++ = (char)options[k].id;
+            if (options[k].arg)
+                *sp++ = ':';
+        }
+    }
+    *sp = '\0';
+    lo[NOPTS] = (struct option){ 0 };
     memset(o, 0, sizeof *o);
     o->days = -1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *val = NULL;
-        size_t k, len;
-        if (strncmp(a, "--", 2) != 0) {
-            snprintf(err, errlen, "unexpected argument \"%s\": see cardrenew --help", a);
-            return RENEW_E_USAGE;
-        }
-        a += 2;
-        len = strcspn(a, "=");
-        for (k = 0; k < NOPTS; k++)
-            if (strlen(options[k].name) == len && strncmp(options[k].name, a, len) == 0)
-                break;
-        if (k == NOPTS) {
-            snprintf(err, errlen, "unknown option --%.*s: see cardrenew --help", (int)len, a);
-            return RENEW_E_USAGE;
-        }
-        if (options[k].arg) {
-            if (a[len] == '=')
-                val = a + len + 1;
-            else if (i + 1 < argc)
-                val = argv[++i];
-            else {
-                snprintf(err, errlen, "--%s needs a value (%s)", options[k].name, options[k].arg);
-                return RENEW_E_USAGE;
-            }
-        } else if (a[len] == '=') {
-            snprintf(err, errlen, "--%s takes no value", options[k].name);
-            return RENEW_E_USAGE;
-        }
+    optind = 0;         /* glibc: start afresh (cli_parse may run again) */
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+        const char *val = optarg;
+        if (c == '?' || c == ':')
+            return bad_option(c, argv, err, errlen);
         int rc = 0;
-        switch (options[k].id) {
+        switch ((enum opt)c) {
         case OPT_STATUS: rc = set_cmd(o, CLI_STATUS, "status", err, errlen); break;
         case OPT_CHECK: rc = set_cmd(o, CLI_CHECK, "check", err, errlen); break;
         case OPT_RENEW: rc = set_cmd(o, CLI_RENEW, "renew", err, errlen); break;
@@ -160,6 +189,10 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
         }
         if (rc)
             return rc;
+    }
+    if (optind < argc) {
+        snprintf(err, errlen, "unexpected argument \"%s\": see cardrenew --help", argv[optind]);
+        return RENEW_E_USAGE;
     }
     if (o->quiet && o->verbose) {
         snprintf(err, errlen, "--quiet and --verbose cannot be used together");

@@ -73,6 +73,61 @@ static void test_usage_errors(void **state)
     assert_non_null(strstr(err, "never the PIN"));
 }
 
+/* The short forms of the common options, alone, bundled and with values
+ * attached; long options by unambiguous prefix, as getopt_long allows. */
+static void test_short_options(void **state)
+{
+    (void)state;
+    struct cli_opts o;
+    char err[CLI_ERR_MAX];
+    assert_int_equal(parse(&o, err, "-h", NULL), 0);
+    assert_int_equal(o.cmd, CLI_HELP);
+    assert_int_equal(parse(&o, err, "-V", NULL), 0);
+    assert_int_equal(o.cmd, CLI_VERSION_CMD);
+    assert_int_equal(parse(&o, err, "-sj", NULL), 0);
+    assert_int_equal(o.cmd, CLI_STATUS);
+    assert_true(o.json);
+    assert_int_equal(parse(&o, err, "-c", "-d", "14", "-q", NULL), 0);
+    assert_int_equal(o.cmd, CLI_CHECK);
+    assert_int_equal(o.days, 14);
+    assert_true(o.quiet);
+    assert_int_equal(parse(&o, err, "-r", "-y", "-f", "-v", "-pfd:3", "-m", "softhsm2",
+                           "-t", "pkcs11:token=X", NULL), 0);
+    assert_int_equal(o.cmd, CLI_RENEW);
+    assert_true(o.yes && o.force && o.verbose);
+    assert_string_equal(o.pin_source, "fd:3");
+    assert_string_equal(o.module, "softhsm2");
+    assert_string_equal(o.token, "pkcs11:token=X");
+    assert_int_equal(parse(&o, err, "--stat", "--days=7", NULL), 0);
+    assert_int_equal(o.cmd, CLI_STATUS);
+    assert_int_equal(o.days, 7);
+    /* Options after a stray argument are still read; the argument is not. */
+    assert_int_equal(parse(&o, err, "--status", "now", NULL), RENEW_E_USAGE);
+    assert_non_null(strstr(err, "\"now\""));
+}
+
+static void test_short_usage_errors(void **state)
+{
+    (void)state;
+    struct cli_opts o;
+    char err[CLI_ERR_MAX];
+    assert_int_equal(parse(&o, err, "-s", "-x", NULL), RENEW_E_USAGE);
+    assert_non_null(strstr(err, "unknown option -x"));
+    assert_int_equal(parse(&o, err, "-c", "-d", NULL), RENEW_E_USAGE);
+    assert_non_null(strstr(err, "--days needs a value (N)"));
+    assert_int_equal(parse(&o, err, "--check", "--days", NULL), RENEW_E_USAGE);
+    assert_non_null(strstr(err, "--days needs a value (N)"));
+    assert_int_equal(parse(&o, err, "--status", "--json=yes", NULL), RENEW_E_USAGE);
+    assert_non_null(strstr(err, "--json takes no value"));
+    /* --re is --renew, --reference, --reason or --repair. */
+    assert_int_equal(parse(&o, err, "--re", NULL), RENEW_E_USAGE);
+    assert_non_null(strstr(err, "ambiguous option --re"));
+    assert_int_equal(parse(&o, err, "-s", "-r", NULL), RENEW_E_USAGE);
+    assert_int_equal(parse(&o, err, "-r", "-p", "123456", NULL), RENEW_E_USAGE);
+    assert_non_null(strstr(err, "never the PIN"));
+    assert_int_equal(parse(&o, err, "-s", "--", "-c", NULL), RENEW_E_USAGE);
+}
+
 /* The RA's commands: their options go with them alone, secrets never as
  * values, reasons by their RFC 5280 names. */
 static void test_ra_commands(void **state)
@@ -114,6 +169,8 @@ int main(void)
         cmocka_unit_test(test_commands),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_ra_commands),
+        cmocka_unit_test(test_short_options),
+        cmocka_unit_test(test_short_usage_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
