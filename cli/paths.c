@@ -2,12 +2,13 @@
  * cardrenew in PREFIX/bin and its configuration in PREFIX/etc (/etc when
  * PREFIX is /usr), so the one binary finds its sysconfdir from where it
  * runs: an install under /opt/cr reads /opt/cr/etc, a package reads /etc.
- * A binary outside a bin/ directory (the build tree) reads /etc. */
+ * A binary outside a bin/ directory (the build tree) reads /etc. On
+ * Windows it is %PROGRAMDATA% (cli/plat.h). */
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 #include "cli/cli.h"
+#include "cli/plat.h"
 
 int cli_sysconfdir_for(const char *exe, char *out, size_t outlen)
 {
@@ -29,12 +30,7 @@ int cli_sysconfdir_for(const char *exe, char *out, size_t outlen)
 const char *cli_sysconfdir(void)
 {
     static char dir[PATH_MAX];
-    char exe[PATH_MAX];
-    if (dir[0])
-        return dir;
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = '\0';
-    if (cli_sysconfdir_for(exe, dir, sizeof dir) != 0)
-        snprintf(dir, sizeof dir, "/etc");
+    if (!dir[0])
+        cli_plat_sysconfdir(dir, sizeof dir);
     return dir;
 }

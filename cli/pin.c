@@ -2,7 +2,6 @@
  * env:VAR, file:PATH, fd:N or a pinentry program (pinentry.c). Never argv. The buffer is the caller's,
  * bounded, and wiped here on every failure. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,11 +132,11 @@ int cli_secret_read(const struct cli_secret *what, const char *src, char *buf,
         }
         /* Wipe the environment's copy and keep it from any child process. */
         renew_wipe((char *)v, n);
-        unsetenv(arg);
+        cli_plat_unsetenv(arg);
         break;
     }
     case CLI_PIN_FILE:
-        fd = open(arg, O_RDONLY | O_CLOEXEC);
+        fd = cli_plat_open_secret(arg);
         if (fd < 0) {
             snprintf(err, errlen, "%s: cannot read %s: %s (check the path)", what->option, arg, strerror(errno));
             goto fail;

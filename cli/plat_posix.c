@@ -1,11 +1,14 @@
 /* plat_posix.c: cli/plat.h on Linux. */
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <PCSC/winscard.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "cli/plat.h"
 
 struct cli_tty {
@@ -98,4 +101,23 @@ enum cli_pcsc_state cli_plat_pcsc_probe(void)
         SCardFreeMemory(ctx, names);
     SCardReleaseContext(ctx);
     return r;
+}
+
+int cli_plat_open_secret(const char *path)
+{
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+void cli_plat_unsetenv(const char *name)
+{
+    unsetenv(name);
+}
+
+void cli_plat_sysconfdir(char *out, size_t outlen)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    if (cli_sysconfdir_for(exe, out, outlen) != 0)
+        snprintf(out, outlen, "/etc");
 }

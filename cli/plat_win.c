@@ -1,11 +1,15 @@
 /* plat_win.c: cli/plat.h on Windows: the console, whatever stdin and
- * stdout are. */
+ * stdout are; and what Windows does instead of the POSIX services of
+ * hooks.c, pinentry.c, notify.c and log.c, which its build leaves out. */
 #include <windows.h>
 #include <winscard.h>
 #include <fcntl.h>
 #include <io.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "cli/cli.h"
 #include "cli/plat.h"
 
 struct cli_tty {
@@ -97,4 +101,89 @@ enum cli_pcsc_state cli_plat_pcsc_probe(void)
     rv = SCardListReadersA(ctx, NULL, NULL, &len);
     SCardReleaseContext(ctx);
     return rv == SCARD_E_NO_READERS_AVAILABLE ? CLI_PCSC_NO_READER : CLI_PCSC_UNKNOWN;
+}
+
+int cli_plat_open_secret(const char *path)
+{
+    return _open(path, _O_RDONLY | _O_BINARY | _O_NOINHERIT);
+}
+
+void cli_plat_unsetenv(const char *name)
+{
+    /* The C runtime's copy of the environment and the process's own, which
+     * CreateProcess hands on. */
+    _putenv_s(name, "");
+    SetEnvironmentVariableA(name, NULL);
+}
+
+void cli_plat_sysconfdir(char *out, size_t outlen)
+{
+    const char *pd = getenv("PROGRAMDATA");
+    snprintf(out, outlen, "%s", pd && *pd ? pd : "C:\\ProgramData");
+}
+
+/* No hooks: nothing on Windows runs a command after a renewal yet. Asked
+ * for (--exec, the exec setting, CARDRENEW_HOOK_DIR), it is one line each
+ * and a failure, never an undone renewal. */
+const char *cli_hook_dir(void)
+{
+    const char *env = getenv("CARDRENEW_HOOK_DIR");
+    return env ? env : "";
+}
+
+int cli_run_hooks(const char *exec_cmd, const char *dir, const struct renew_result *res)
+{
+    int failed = 0;
+    (void)res;
+    if (exec_cmd && *exec_cmd) {
+        fprintf(stderr, "cardrenew: --exec (the exec setting) is not available on Windows: "
+                        "\"%s\" was not run\n", exec_cmd);
+        failed++;
+    }
+    if (dir && *dir) {
+        fprintf(stderr, "cardrenew: hook directories are not available on Windows: nothing "
+                        "in %s was run (unset CARDRENEW_HOOK_DIR)\n", dir);
+        failed++;
+    }
+    return failed;
+}
+
+int cli_pin_pinentry(char *buf, size_t bufsize, size_t *len, char *err, size_t errlen)
+{
+    renew_wipe(buf, bufsize);
+    *len = 0;
+    snprintf(err, errlen, "--pin-source pinentry is not available on Windows: leave out "
+                          "--pin-source to type the PIN at the console, or give env:VAR, "
+                          "file:PATH or fd:N");
+    return RENEW_E_USAGE;
+}
+
+/* The reminder of --check --notify: a message on the console, where the
+ * desktop notification would be on Linux. */
+void cli_remind(const struct cli_opts *o, const struct renew_cert_info *c, size_t n, int rc,
+                const char *line)
+{
+    const struct renew_cert_info *soon = cli_soonest(c, n);
+    char d[32];
+    (void)o;
+    if (!soon || (rc != RENEW_CHECK_DUE && rc != RENEW_CHECK_EXPIRED))
+        return;
+    cli_date(soon->not_after, d, sizeof d);
+    if (rc == RENEW_CHECK_DUE)
+        printf("Smartcard expiry notification: the security certificate for your Smartcard "
+               "expires on %s (%ld day%s left). Renew it now with cardrenew --renew: it takes "
+               "about a minute and needs your PIN.\n", d, soon->days_left,
+               soon->days_left == 1 ? "" : "s");
+    else
+        printf("Your Smartcard has expired: %s\n", line);
+    fflush(stdout);
+}
+
+/* No system log on Windows (the Event Log is not written): the console
+ * output of --renew is the record. */
+void cli_log_renewal(int code, const struct renew_result *res, const char *msg)
+{
+    (void)code;
+    (void)res;
+    (void)msg;
 }

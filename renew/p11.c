@@ -10,8 +10,6 @@
 #include "renew/uri.h"
 #include "renew/plat.h"
 
-#define INSTALLED_MODULE "/usr/local/lib/pkcs11/cardrenew-pkcs11.so"
-
 /* p11-kit resolves relative module names against "pkcs11" beside its own
  * library (e.g. /usr/lib/x86_64-linux-gnu/pkcs11): do the same. */
 static void module_dir(char *out, size_t outlen)
@@ -79,23 +77,23 @@ int renew_module_path(const char *arg, char *out, size_t outlen, struct renew_er
     if (!arg || !*arg) {
         if (module_from_config("cardrenew", out, outlen))
             return 0;
-        snprintf(out, outlen, "%s", INSTALLED_MODULE);
+        renew_plat_installed_module(out, outlen);
         return 0;
     }
-    if (strchr(arg, '/')) {
+    if (strpbrk(arg, "/\\")) {
         snprintf(out, outlen, "%s", arg);
         return 0;
     }
     if (module_from_config(arg, out, outlen))
         return 0;
-    if (strstr(arg, ".so")) {
+    if (strstr(arg, ".so") || strstr(arg, ".dll")) {
         char dir[256];
         module_dir(dir, sizeof dir);
         snprintf(out, outlen, "%s/%s", dir, arg);
         return 0;
     }
     return renew_fail(e, RENEW_E_USAGE,
-                      "no PKCS#11 module named \"%s\": give --module PATH to the .so", arg);
+                      "no PKCS#11 module named \"%s\": give --module PATH to its library (.so, .dll)", arg);
 }
 
 int renew_p11_load(struct renew_p11 *p, const char *module, struct renew_err *e)

@@ -15,6 +15,10 @@ void renew_plat_module_close(void *module);
  * directory (beside libp11-kit); the folder of the running program on
  * Windows. */
 void renew_plat_module_dir(char *out, size_t outlen);
+/* The module when none is named: where make install puts ours
+ * (/usr/local/lib/pkcs11/cardrenew-pkcs11.so); on Windows
+ * cardrenew-pkcs11.dll beside the running program. */
+void renew_plat_installed_module(char *out, size_t outlen);
 
 struct renew_err;
 /* The folder of the renewal journals: $XDG_STATE_HOME/cardrenew or

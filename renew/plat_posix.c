@@ -46,6 +46,11 @@ void renew_plat_module_dir(char *out, size_t outlen)
     snprintf(out, outlen, "/usr/lib/pkcs11");
 }
 
+void renew_plat_installed_module(char *out, size_t outlen)
+{
+    snprintf(out, outlen, "/usr/local/lib/pkcs11/cardrenew-pkcs11.so");
+}
+
 int renew_plat_state_dir(char *out, size_t outlen, struct renew_err *e)
 {
     const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");

@@ -48,6 +48,13 @@ void renew_plat_module_dir(char *out, size_t outlen)
         snprintf(out, outlen, ".");
 }
 
+void renew_plat_installed_module(char *out, size_t outlen)
+{
+    char dir[MAX_PATH];
+    renew_plat_module_dir(dir, sizeof dir);
+    snprintf(out, outlen, "%s\\cardrenew-pkcs11.dll", dir);
+}
+
 int renew_plat_state_dir(char *out, size_t outlen, struct renew_err *e)
 {
     const char *base = getenv("LOCALAPPDATA");

@@ -13,11 +13,17 @@ PLAT    := win
 plat_pick = $(filter-out $(1)/plat_%.c,$(wildcard $(1)/*.c)) $(wildcard $(1)/plat_$(PLAT).c)
 W_CARD_SRC := $(call plat_pick,card)
 W_P11_SRC  := $(call plat_pick,pkcs11)
+W_RENEW_SRC := $(call plat_pick,renew)
+# hooks, pinentry, the D-Bus reminder and syslog are POSIX services:
+# cli/plat_win.c has their entry points (cli/plat.h).
+W_CLI_SRC  := $(filter-out cli/hooks.c cli/pinentry.c cli/notify.c cli/log.c,$(call plat_pick,cli))
 
 # -Wno-format: mingw's GCC checks format(printf) against msvcrt's printf
 # (no %zu) although __USE_MINGW_ANSI_STDIO gives C99's; the Linux build
 # checks the same formats.
-W_CFLAGS := -std=c11 -D_GNU_SOURCE -DWIN32_LEAN_AND_MEAN -D__USE_MINGW_ANSI_STDIO=1 \
+# _POSIX_THREAD_SAFE_FUNCTIONS: mingw's gmtime_r and localtime_r.
+W_CFLAGS := -std=c11 -D_GNU_SOURCE -D_POSIX_THREAD_SAFE_FUNCTIONS=200112L \
+    -DWIN32_LEAN_AND_MEAN -D__USE_MINGW_ANSI_STDIO=1 \
     -DCRYPTOKI_EXPORTS -Wall -Wextra -Werror -Wno-format -O2 \
     -I. -Icard/win -I$(OPENSSL)/include $(shell pkg-config --cflags p11-kit-1)
 W_SYSLIBS := -lpthread -lwinscard -lws2_32 -lcrypt32 -lbcrypt -ladvapi32 -luser32
@@ -27,7 +33,7 @@ wobj = $(patsubst %.c,$(W)/obj/%.o,$(1))
 
 .PHONY: windows
 .DELETE_ON_ERROR:
-windows: $(W)/cardrenew-pkcs11.dll
+windows: $(W)/cardrenew-pkcs11.dll $(W)/cardrenew.exe
 
 $(OPENSSL)/libcrypto.a:
 	tools/win-openssl.sh $(OPENSSL) mingw64 $(HOST)-
@@ -39,6 +45,9 @@ $(W)/obj/%.o: %.c $(OPENSSL)/libcrypto.a
 $(W)/cardrenew-pkcs11.dll: $(call wobj,$(W_P11_SRC) $(W_CARD_SRC)) pkcs11/cardrenew-pkcs11.def
 	$(WCC) -shared -s -Wl,--no-undefined $(W_STATIC) -o $@ $(filter %.o,$^) \
 	    pkcs11/cardrenew-pkcs11.def $(OPENSSL)/libcrypto.a $(W_SYSLIBS)
+
+$(W)/cardrenew.exe: $(call wobj,$(W_CLI_SRC) $(W_RENEW_SRC))
+	$(WCC) -s $(W_STATIC) -o $@ $^ $(OPENSSL)/libcrypto.a $(W_SYSLIBS)
 
 -include $(shell find $(W)/obj -name '*.d' 2>/dev/null)
 
