@@ -14,9 +14,11 @@
 #      dialog and no signature asked of the card.
 # Profile O against TLS 1.2/1.3; profile G (SHA-1 only) against a TLS 1.2
 # server that asks for RSA+SHA1 signatures. Firefox loads the module from
-# /etc/firefox/policies/policies.json (written for the run when there is
-# none), Chromium from $HOME/.pki/nssdb. Screenshots (PNG, from Xvfb's
-# own frame buffer) and nginx logs are kept in $BUILD/browsers/.
+# /etc/firefox/policies/policies.json, Chromium from $HOME/.pki/nssdb; the
+# policy directories are the run's own (bind-mounted in a private mount
+# namespace), so the host's policies neither leak in nor get left behind.
+# Screenshots (PNG, from Xvfb's own frame buffer) and nginx logs are kept
+# in $BUILD/browsers/.
 # BROWSERS (default "firefox chromium") and PROFILES ("O G") narrow it.
 set -u
 BUILD=${BUILD:-build}
@@ -42,7 +44,8 @@ if [ "${1:-}" != --inner ]; then
         esac
         for P in ${PROFILES:-O G}; do
             out=$BUILD/browsers/$B-$P.log
-            BROWSER=$B PROFILE=$P timeout 240 sh tests/sandbox --profile "$P" -- sh "$0" --inner >"$out" 2>&1
+            BROWSER=$B PROFILE=$P timeout 240 sh tests/sandbox --profile "$P" -- \
+                unshare --mount --propagation private sh "$0" --inner >"$out" 2>&1
             rc=$?
             cat "$out"
             [ $rc -eq 0 ] || { echo "FAIL: $B, profile $P (exit $rc; log $out)"; exit 1; }
@@ -62,17 +65,19 @@ M=$BUILD/cardrenew-pkcs11.so
 export CARDRENEW_DEBUG="$W/p11.trace"       # the browser's PKCS#11 calls
 mkdir -p "$W/home" "$W/tmp" "$W/fb" "$OUT"
 pids=""
-policy=""
 cleanup() {
     for p in $pids; do kill "$p" 2>/dev/null; done
     for p in $pids; do wait "$p" 2>/dev/null; done
-    [ -n "$policy" ] && rm -f "$policy"
     cp "$W"/access.log "$W"/error.log "$OUT/" 2>/dev/null
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 fail() { echo "FAIL ($BROWSER, profile $P): $*" >&2; exit 1; }
 say() { echo "[$BROWSER $P] $*" >&2; }
+# The browsers' policy directories, private to this run (see the top).
+for d in /etc/firefox/policies /etc/chromium/policies/managed; do
+    mkdir -p "$d" "$W/policy$d" && mount --bind "$W/policy$d" "$d" || fail "cannot bind $d"
+done
 
 # ---- a server CA and certificate for 127.0.0.1 ----
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$W/root.key" -out "$W/root.pem" \
@@ -213,20 +218,17 @@ else
     db=$HOME/.pki/nssdb
     mkdir -p "$db"
     # Chromium picks the certificate for these URLs without asking.
-    policy=/etc/chromium/policies/managed/cardrenew-test-$$.json
-    mkdir -p /etc/chromium/policies/managed
+    policy=/etc/chromium/policies/managed/cardrenew-test.json
     printf '{"AutoSelectCertificateForUrls": ["{\\"pattern\\":\\"https://127.0.0.1:*\\",\\"filter\\":{}}"]}\n' >"$policy"
     dialog="^Unlock"
 fi
 certutil -N -d "sql:$db" --empty-password || fail "NSS database"
 certutil -A -d "sql:$db" -n "test server root" -t "C,," -i "$W/root.pem" || fail "server root trust"
 ffpolicy=/etc/firefox/policies/policies.json
-if [ "$BROWSER" = firefox ] && [ ! -e "$ffpolicy" ]; then
+if [ "$BROWSER" = firefox ]; then
     # README's lines: the module as a SecurityDevices policy.
-    mkdir -p /etc/firefox/policies
     printf '{ "policies": { "SecurityDevices": { "Add": { "NHS smartcard": "%s" } } } }\n' \
         "$M" >"$ffpolicy"
-    policy=$ffpolicy
     say "module loaded by $ffpolicy"
 else
     modutil -dbdir "sql:$db" -add cardrenew -libfile "$M" -force >/dev/null || fail "modutil -add"
