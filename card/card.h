@@ -162,6 +162,11 @@ void card_end(struct card *c);
  * still in and has not been reset since it was opened, CARD_E_REMOVED
  * once it was pulled or reset (by anyone); the handle is then stale. */
 int card_check(struct card *c);
+/* After a failed transfer: a card pulled shows as one before pcscd has
+ * seen it go (it polls the reader, every 400 ms for some drivers). Asks
+ * PC/SC (card_check) until it says removed or max_ms have passed:
+ * CARD_E_REMOVED, or CARD_OK for a card still there (a passing fault). */
+int card_check_gone(struct card *c, unsigned max_ms);
 /* A reader's insert/remove count (pcsc-lite's event counter) and whether
  * a card is in it now. */
 int card_ctx_reader_events(struct card_ctx *ctx, const char *reader,

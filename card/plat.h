@@ -23,6 +23,7 @@ void plat_atfork_child(void (*fn)(void));
 void plat_now(struct timespec *t);
 void plat_cond_init(pthread_cond_t *cv);
 int plat_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *m, const struct timespec *t);
+void plat_sleep_ms(unsigned ms);
 
 /* A thread of the module's own: no signals delivered to it, and the module
  * stays loaded from then on (a host unloading it without C_Finalize must

@@ -31,6 +31,13 @@ void plat_now(struct timespec *t)
     clock_gettime(CLOCK_MONOTONIC, t);
 }
 
+void plat_sleep_ms(unsigned ms)
+{
+    struct timespec t = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&t, &t) != 0 && errno == EINTR)
+        ;
+}
+
 void plat_cond_init(pthread_cond_t *cv)
 {
     pthread_condattr_t a;

@@ -29,6 +29,11 @@ void plat_now(struct timespec *t)
     clock_gettime(CLOCK_MONOTONIC, t);
 }
 
+void plat_sleep_ms(unsigned ms)
+{
+    Sleep(ms);
+}
+
 void plat_cond_init(pthread_cond_t *cv)
 {
     pthread_cond_init(cv, NULL);

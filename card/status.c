@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "card/card_int.h"
+#include "card/plat.h"
 
 int card_check(struct card *c)
 {
@@ -25,6 +26,21 @@ int card_check(struct card *c)
         return CARD_E_REMOVED;
     default:
         return card_pcsc_rv(NULL, rv);
+    }
+}
+
+int card_check_gone(struct card *c, unsigned max_ms)
+{
+    const unsigned step_ms = 25;
+    for (unsigned waited = 0;; waited += step_ms) {
+        int rv = card_check(c);
+        if (rv == CARD_E_REMOVED)
+            return rv;
+        /* A fault other than removal (a mute card, PC/SC itself) is no
+         * news of the card: the transfer's own error stands. */
+        if (rv != CARD_OK || waited >= max_ms)
+            return CARD_OK;
+        plat_sleep_ms(step_ms);
     }
 }
 

@@ -128,6 +128,9 @@ void p11_slot_drop(struct p11_slot *s, bool close_card)
 }
 
 #define P11_MUTE_RETRY_S 30
+/* How long a failed transfer waits for PC/SC to confirm a removal: pcscd
+ * polls some readers every 400 ms, and is slower on a loaded machine. */
+#define P11_GONE_WAIT_MS 2000
 
 static long long now_ms(void)
 {
@@ -231,14 +234,22 @@ CK_RV p11_card_result(struct p11_slot *s, int crv)
         p11_trace("card: %s", card_rv_name(crv));
     /* A mute card (CARD_E_MUTE) is no removal: CKR_DEVICE_ERROR. */
     if (crv == CARD_E_COMM && s->card) {
-        /* A card pulled between APDUs first shows as a failed transfer:
-         * a new transaction tells removal from a passing fault. It is
-         * left open for the caller's p11_token_end. */
-        card_end(s->card);
+        /* A card pulled between or during APDUs first shows as a failed
+         * transfer, while pcscd, which polls the reader, still has it
+         * present: PC/SC is asked until it says removed (at most
+         * P11_GONE_WAIT_MS), so that this call answers CKR_DEVICE_REMOVED
+         * and the slot is dropped only once the reader's state agrees
+         * (a poll that reopened it sooner would find the card again).
+         * A card still there is a passing fault if a new transaction
+         * begins; it is left open for the caller's p11_token_end. */
         s->checked = false;
-        int again = card_begin(s->card);
-        if (again != CARD_OK)
+        if (card_check_gone(s->card, P11_GONE_WAIT_MS) != CARD_OK) {
             crv = CARD_E_REMOVED;
+        } else {
+            card_end(s->card);
+            if (card_begin(s->card) != CARD_OK)
+                crv = CARD_E_REMOVED;
+        }
     }
     if (crv == CARD_E_REMOVED || crv == CARD_E_NO_CARD) {
         p11_slot_drop(s, true);

@@ -42,6 +42,8 @@ static struct {
     int begins, ends, reconnects, resets;
     uint8_t last[SC_MAX_APDU];  /* the last command sent, as sent */
     size_t last_len;
+    int statuses;               /* SCardStatus calls */
+    int status_removed_at;      /* from this one on the card shows pulled (0: never) */
 } sc;
 
 static inline size_t sc_hex(const char *hex, uint8_t *out, size_t cap)
@@ -240,6 +242,9 @@ static inline LONG sc_status(SCARDHANDLE h, LPSTR reader, LPDWORD rlen, LPDWORD 
                       LPDWORD proto, LPBYTE atr, LPDWORD alen)
 {
     (void)h; (void)reader; (void)rlen;
+    sc.statuses++;
+    if (sc.status_removed_at && sc.statuses >= sc.status_removed_at)
+        return SCARD_W_REMOVED_CARD;
     if (state)
         *state = SCARD_SPECIFIC;
     if (proto)

@@ -1,6 +1,8 @@
 /* test_card_status.c: the no-APDU looks a poll takes (card/status.c):
  * SCardStatus on the card handle says pulled or reset, the reader state
- * gives pcsc-lite's event count; neither sends the card anything. */
+ * gives pcsc-lite's event count; neither sends the card anything. After
+ * a failed transfer, card_check_gone asks again until PC/SC says the card
+ * went, within its bound. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +12,7 @@
 #include "card/card_int.h"
 
 static LONG status_rv;
+static int removed_after = -1;          /* statuses until the removal shows */
 static DWORD event_state;
 static LONG gsc_rv;
 static int statuses, transmits, begins;
@@ -21,6 +24,8 @@ static LONG f_status(SCARDHANDLE h, LPSTR reader, LPDWORD rlen, LPDWORD state,
     statuses++;
     *state = SCARD_SPECIFIC;
     *alen = 0;
+    if (removed_after >= 0 && statuses > removed_after)
+        return SCARD_W_REMOVED_CARD;
     return status_rv;
 }
 
@@ -90,6 +95,7 @@ static int setup(void **state)
         return -1;
     card.drv = &card_driver_o;
     statuses = transmits = begins = 0;
+    removed_after = -1;
     return 0;
 }
 
@@ -129,6 +135,33 @@ static void test_check_lost_card(void **state)
     assert_int_equal(statuses, 0);
 }
 
+/* pcscd sees the card go some polls after the transfer that failed. */
+static void test_gone_once_pcsc_sees_it(void **state)
+{
+    (void)state;
+    status_rv = SCARD_S_SUCCESS;
+    removed_after = 3;
+    assert_int_equal(card_check_gone(&card, 2000), CARD_E_REMOVED);
+    assert_int_equal(statuses, 4);
+    assert_int_equal(transmits, 0);
+    assert_int_equal(begins, 0);
+}
+
+/* A card still there when the bound runs out: a passing fault. */
+static void test_still_there(void **state)
+{
+    (void)state;
+    status_rv = SCARD_S_SUCCESS;
+    assert_int_equal(card_check_gone(&card, 100), CARD_OK);
+    assert_int_equal(statuses, 5);          /* at 0, 25, 50, 75 and 100 ms */
+    /* PC/SC itself failing says nothing of the card: asked once. */
+    statuses = 0;
+    status_rv = SCARD_E_NO_SERVICE;
+    assert_int_equal(card_check_gone(&card, 2000), CARD_OK);
+    assert_int_equal(statuses, 1);
+    assert_int_equal(transmits, 0);
+}
+
 static void test_reader_events(void **state)
 {
     (void)state;
@@ -158,6 +191,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_check_maps_pcsc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_lost_card, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gone_once_pcsc_sees_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_still_there, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_events, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,8 @@
  * test is skipped. The script runs it plain and under ThreadSanitizer.
  * - Threads open sessions, log in, find keys and sign while the card is
  *   pulled and put back, and one thread waits in C_WaitForSlotEvent on
- *   its own PC/SC context: every answer is one a host can act on, the
+ *   its own PC/SC context: every answer is one a host can act on (a
+ *   removal is CKR_DEVICE_REMOVED, never CKR_DEVICE_ERROR), the
  *   waiter sees the card go and come, and every thread signs again after;
  *   with the module's locks on pthreads, then on the application's
  *   mutex callbacks.
@@ -172,13 +173,14 @@ struct worker {
     const char *bad_call;
 };
 
-/* The answers a card pulled and put back may give. */
+/* The answers a card pulled and put back may give. Not CKR_DEVICE_ERROR:
+ * a transfer cut off by the pull, before pcscd has seen the card go, is
+ * still a removal. */
 static bool expected(CK_RV rv)
 {
     switch (rv) {
     case CKR_OK:
     case CKR_DEVICE_REMOVED:
-    case CKR_DEVICE_ERROR:
     case CKR_TOKEN_NOT_PRESENT:
     case CKR_SESSION_HANDLE_INVALID:
     case CKR_SESSION_CLOSED:
@@ -321,15 +323,20 @@ static void test_pull_under_threads(void **state)
         printf("round %d: %ld slot events so far\n", round + 1, atomic_load(&events));
     }
     atomic_store(&stop, true);
+    int bad = -1;
     for (int i = 0; i < WORKERS; i++) {
         pthread_join(w[i].t, NULL);
         printf("worker %d: %ld calls, %ld signatures\n", i, atomic_load(&w[i].calls),
                atomic_load(&w[i].signs));
-        if (w[i].bad)
-            fail_msg("worker %d: %s answered 0x%lx", i, w[i].bad_call, (unsigned long)w[i].bad);
+        if (w[i].bad && bad < 0)
+            bad = i;
     }
     assert_int_equal(f->C_Finalize(NULL), CKR_OK);
     pthread_join(ev, NULL);
+    /* Failed only now: the waiter must not outlive the test. */
+    if (bad >= 0)
+        fail_msg("worker %d: %s answered 0x%lx", bad, w[bad].bad_call,
+                 (unsigned long)w[bad].bad);
     assert_int_equal(waiter_end, CKR_CRYPTOKI_NOT_INITIALIZED);
     assert_true(wrong_slot == (CK_SLOT_ID)-1);
     assert_int_equal(init(NULL), 0);
