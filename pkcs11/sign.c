@@ -199,6 +199,10 @@ static CK_RV sign_card(struct p11_session *ss, const CK_BYTE *data, CK_ULONG len
         goto out;
     struct p11_limits lim = p11_profile_limits(card_get_driver(s->card));
     if (lim.sign_in_max && inlen > lim.sign_in_max) {
+        /* A G card signs a SHA-1 DigestInfo at most: a TLS server that
+         * asks for SHA-256 signatures lands here (README.md). */
+        p11_trace("C_Sign: %zu bytes to sign; this card takes at most %zu (a SHA-1 DigestInfo)",
+                  inlen, (size_t)lim.sign_in_max);
         rv = CKR_DATA_LEN_RANGE;
         goto out;
     }
