@@ -68,9 +68,13 @@ struct cli_config {
     char ca_url[512], ca_cert[512], module[512], token[512], exec[512];
     int renew_days;         /* -1: not set */
 };
-/* Reads path (or, if NULL, the first of the default places that exists;
- * none is fine). 0 or RENEW_E_USAGE with err set. */
+/* Reads path alone; or, if NULL, SYSCONFDIR/cardrenew/cardrenew.conf and
+ * then the user's ($XDG_CONFIG_HOME or ~/.config), the user's keys over
+ * the system's (either may be missing). 0 or RENEW_E_USAGE with err set. */
 int cli_config_load(const char *path, struct cli_config *c, char *err, size_t errlen);
+/* The same for two given files (exposed for tests); NULL or "" skips one. */
+int cli_config_load_layers(const char *sys, const char *user, struct cli_config *c,
+                           char *err, size_t errlen);
 /* Parses one file's text into c (exposed for tests). */
 int cli_config_parse(const char *text, const char *name, struct cli_config *c,
                      char *err, size_t errlen);

@@ -1,5 +1,7 @@
 /* config.c: cardrenew.conf (key = value, # comments) and precedence:
- * command-line flags > CARDRENEW_CA_URL / CARDRENEW_CA_CERT > file. */
+ * command-line flags > CARDRENEW_CA_URL / CARDRENEW_CA_CERT > the user's
+ * file > the system's file, key by key: the user's file overrides only the
+ * keys it sets (an empty value unsets one). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -98,26 +100,41 @@ static int load_file(const char *path, struct cli_config *c, char *err, size_t e
     return cli_config_parse(buf, path, c, err, errlen);
 }
 
-int cli_config_load(const char *path, struct cli_config *c, char *err, size_t errlen)
+static void config_init(struct cli_config *c)
 {
     memset(c, 0, sizeof *c);
     c->renew_days = -1;
-    if (path)
+}
+
+int cli_config_load_layers(const char *sys, const char *user, struct cli_config *c,
+                           char *err, size_t errlen)
+{
+    const char *layers[] = { sys, user };
+    config_init(c);
+    for (size_t i = 0; i < 2; i++) {
+        int rc = layers[i] && layers[i][0] && access(layers[i], F_OK) == 0
+                     ? load_file(layers[i], c, err, errlen) : 0;
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int cli_config_load(const char *path, struct cli_config *c, char *err, size_t errlen)
+{
+    if (path) {
+        config_init(c);
         return load_file(path, c, err, errlen);
-    char user[600];
+    }
+    char user[600], sys[600];
     const char *x = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
     user[0] = '\0';
     if (x && *x == '/')
         snprintf(user, sizeof user, "%s/cardrenew/cardrenew.conf", x);
     else if (home && *home == '/')
         snprintf(user, sizeof user, "%s/.config/cardrenew/cardrenew.conf", home);
-    char sys[600];
     snprintf(sys, sizeof sys, "%s/cardrenew/cardrenew.conf", cli_sysconfdir());
-    const char *places[] = { user, sys };
-    for (size_t i = 0; i < 2; i++)
-        if (places[i][0] && access(places[i], F_OK) == 0)
-            return load_file(places[i], c, err, errlen);
-    return 0;
+    return cli_config_load_layers(sys, user, c, err, errlen);
 }
 
 static const char *pick(const char *flag, const char *env, const char *file)

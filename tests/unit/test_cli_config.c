@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include "cli/cli.h"
@@ -102,6 +103,55 @@ static void test_load(void **state)
     assert_int_equal(cli_config_load(NULL, &c, err, sizeof err), 0);
 }
 
+/* A new file from a mkstemp template, or the named file rewritten. */
+static void write_file(char *path, const char *text)
+{
+    size_t n = strlen(path);
+    int fd = n >= 6 && strcmp(path + n - 6, "XXXXXX") == 0
+                 ? mkstemp(path) : open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+/* The system's file, then the user's over it key by key: what the user
+ * sets wins, what the user does not set stays the system's, an empty value
+ * unsets one; a missing file of either is no error, a broken one is. */
+static void test_layers(void **state)
+{
+    (void)state;
+    char sys[] = "/tmp/test_cli_config_sys.XXXXXX", user[] = "/tmp/test_cli_config_user.XXXXXX";
+    char err[CLI_ERR_MAX];
+    struct cli_config c;
+    struct cli_opts o = { .days = -1 };
+    struct cli_settings s;
+    write_file(sys, "ca_url = http://ca.nhs.example/cmp\nca_cert = /etc/ca.pem\n"
+                    "renew_days = 42\nexec = /usr/local/bin/site-hook\n");
+    write_file(user, "# mine\nca_cert = /home/jane/ca.pem\nexec =\n");
+    assert_int_equal(cli_config_load_layers(sys, user, &c, err, sizeof err), 0);
+    assert_string_equal(c.ca_url, "http://ca.nhs.example/cmp");
+    assert_string_equal(c.ca_cert, "/home/jane/ca.pem");
+    assert_int_equal(c.renew_days, 42);
+    cli_settings_resolve(&o, &c, NULL, NULL, &s);
+    assert_null(s.exec);
+    assert_string_equal(s.ca_url, "http://ca.nhs.example/cmp");
+    assert_int_equal(s.days, 42);
+    /* Only one of them. */
+    assert_int_equal(cli_config_load_layers(sys, "/nonexistent/cardrenew.conf", &c, err,
+                                            sizeof err), 0);
+    assert_string_equal(c.ca_cert, "/etc/ca.pem");
+    assert_string_equal(c.exec, "/usr/local/bin/site-hook");
+    assert_int_equal(cli_config_load_layers(NULL, user, &c, err, sizeof err), 0);
+    assert_string_equal(c.ca_url, "");
+    assert_int_equal(c.renew_days, -1);
+    /* A broken user file is an error that names it, not a silent fallback. */
+    write_file(user, "renew_days = soon\n");
+    assert_int_equal(cli_config_load_layers(sys, user, &c, err, sizeof err), RENEW_E_USAGE);
+    assert_non_null(strstr(err, user));
+    unlink(sys);
+    unlink(user);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -109,6 +159,7 @@ int main(void)
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_load),
+        cmocka_unit_test(test_layers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
