@@ -10,13 +10,6 @@
 #include "renew/uri.h"
 #include "renew/plat.h"
 
-/* p11-kit resolves relative module names against "pkcs11" beside its own
- * library (e.g. /usr/lib/x86_64-linux-gnu/pkcs11): do the same. */
-static void module_dir(char *out, size_t outlen)
-{
-    renew_plat_module_dir(out, outlen);
-}
-
 int renew_fail(struct renew_err *e, int code, const char *fmt, ...)
 {
     va_list ap;
@@ -36,93 +29,22 @@ void renew_wipe(void *p, size_t n)
         OPENSSL_cleanse(p, n);
 }
 
-/* A p11-kit module file names its library on a "module:" line. */
-static bool module_from_config(const char *name, char *out, size_t outlen)
-{
-    static const char *dirs[] = { "/etc/pkcs11/modules", "/usr/share/p11-kit/modules" };
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        char path[512], line[600];
-        snprintf(path, sizeof path, "%s/%s.module", dirs[i], name);
-        FILE *fp = fopen(path, "r");
-        if (!fp)
-            continue;
-        bool found = false;
-        while (!found && fgets(line, sizeof line, fp)) {
-            char *v = line;
-            if (strncmp(v, "module:", 7) != 0)
-                continue;
-            v += 7;
-            v += strspn(v, " \t");
-            v[strcspn(v, " \t\r\n")] = '\0';
-            if (v[0] == '/') {
-                snprintf(out, outlen, "%s", v);
-            } else {
-                char dir[256];
-                module_dir(dir, sizeof dir);
-                snprintf(out, outlen, "%s/%s", dir, v);
-            }
-            found = true;
-        }
-        fclose(fp);
-        if (found)
-            return true;
-    }
-    return false;
-}
-
-int renew_module_path(const char *arg, char *out, size_t outlen, struct renew_err *e)
-{
-    if (!arg || !*arg)
-        arg = getenv("CARDRENEW_MODULE");
-    if (!arg || !*arg) {
-        if (module_from_config("cardrenew", out, outlen))
-            return 0;
-        renew_plat_installed_module(out, outlen);
-        return 0;
-    }
-    if (strpbrk(arg, "/\\")) {
-        snprintf(out, outlen, "%s", arg);
-        return 0;
-    }
-    if (module_from_config(arg, out, outlen))
-        return 0;
-    if (strstr(arg, ".so") || strstr(arg, ".dll")) {
-        char dir[256];
-        module_dir(dir, sizeof dir);
-        snprintf(out, outlen, "%s/%s", dir, arg);
-        return 0;
-    }
-    return renew_fail(e, RENEW_E_USAGE,
-                      "no PKCS#11 module named \"%s\": give --module PATH to its library (.so, .dll)", arg);
-}
-
 int renew_p11_load(struct renew_p11 *p, const char *module, struct renew_err *e)
 {
-    char path[512];
-    int rc = renew_module_path(module, path, sizeof path, e);
+    memset(p, 0, sizeof *p);
+    if (!module || !*module)
+        module = getenv("CARDRENEW_MODULE");
+    int rc = renew_plat_module_load(module, &p->mod, e);
     if (rc)
         return rc;
-    memset(p, 0, sizeof *p);
-    char why[400];
-    p->dl = renew_plat_module_open(path, why, sizeof why);
-    if (!p->dl)
-        return renew_fail(e, RENEW_E_NO_TOKEN,
-                          "cannot load the PKCS#11 module (%s): install it or give --module PATH",
-                          why);
-    CK_C_GetFunctionList gfl;
-    *(void **)&gfl = renew_plat_module_sym(p->dl, "C_GetFunctionList");
-    if (!gfl || gfl(&p->f) != CKR_OK || !p->f) {
-        renew_p11_unload(p);
-        return renew_fail(e, RENEW_E_NO_TOKEN,
-                          "%s is not a PKCS#11 module (no C_GetFunctionList)", path);
-    }
+    p->f = p->mod.f;
     CK_C_INITIALIZE_ARGS args = { .flags = CKF_OS_LOCKING_OK };
     CK_RV rv = p->f->C_Initialize(&args);
     if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
         renew_p11_unload(p);
         return renew_fail(e, RENEW_E_NO_TOKEN,
                           "the PKCS#11 module %s failed to start (%s): check its configuration",
-                          path, renew_ckr_name(rv));
+                          p->mod.path, renew_ckr_name(rv));
     }
     p->initialized = rv == CKR_OK;
     return 0;
@@ -133,9 +55,7 @@ void renew_p11_unload(struct renew_p11 *p)
     renew_p11_close(p);
     if (p->f && p->initialized)
         p->f->C_Finalize(NULL);
-    if (p->dl)
-        renew_plat_module_close(p->dl);
-    p->dl = NULL;
+    renew_plat_module_unload(&p->mod);
     p->f = NULL;
     p->initialized = false;
 }

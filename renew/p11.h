@@ -4,10 +4,11 @@
 
 #include <p11-kit/pkcs11.h>
 #include <openssl/x509.h>
+#include "renew/plat.h"
 #include "renew/renew.h"
 
 struct renew_p11 {
-    void *dl;
+    struct renew_plat_module mod;
     CK_FUNCTION_LIST *f;
     bool initialized;
     CK_SLOT_ID slot;

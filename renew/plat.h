@@ -6,21 +6,37 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <p11-kit/pkcs11.h>
 
-/* A PKCS#11 module by path: its handle, or NULL with the reason in err. */
+struct renew_err;
+
+/* A PKCS#11 module, loaded and not yet initialised. */
+struct renew_plat_module {
+    CK_FUNCTION_LIST *f;
+    void *handle;               /* for renew_plat_module_unload */
+    char path[512];             /* its file, for messages */
+};
+/* Loads arg: a file path; a configured module's name or a file name in the
+ * module folder; NULL: the configured "cardrenew" module, else the
+ * installed one. On Linux through p11-kit (its module configuration, its
+ * module folder); on Windows LoadLibrary (names in the program's folder).
+ * 0; RENEW_E_USAGE for a name that is no module; RENEW_E_NO_TOKEN for one
+ * that cannot be loaded. */
+int renew_plat_module_load(const char *arg, struct renew_plat_module *m, struct renew_err *e);
+void renew_plat_module_unload(struct renew_plat_module *m);
+
+/* The module when none is named and none is configured: where make install
+ * puts ours (/usr/local/lib/pkcs11/cardrenew-pkcs11.so); on Windows
+ * cardrenew-pkcs11.dll beside the running program. */
+void renew_plat_installed_module(char *out, size_t outlen);
+/* Windows: the parts of its loader (also tested on their own). A module by
+ * path: its handle, or NULL with the reason in err; a symbol; the folder
+ * module names are looked for in (the running program's). */
 void *renew_plat_module_open(const char *path, char *err, size_t errlen);
 void *renew_plat_module_sym(void *module, const char *name);
 void renew_plat_module_close(void *module);
-/* Where modules named without a folder are looked for: p11-kit's module
- * directory (beside libp11-kit); the folder of the running program on
- * Windows. */
 void renew_plat_module_dir(char *out, size_t outlen);
-/* The module when none is named: where make install puts ours
- * (/usr/local/lib/pkcs11/cardrenew-pkcs11.so); on Windows
- * cardrenew-pkcs11.dll beside the running program. */
-void renew_plat_installed_module(char *out, size_t outlen);
 
-struct renew_err;
 /* The folder of the renewal journals: $XDG_STATE_HOME/cardrenew or
  * ~/.local/state/cardrenew; %LOCALAPPDATA%\cardrenew on Windows. */
 int renew_plat_state_dir(char *out, size_t outlen, struct renew_err *e);

@@ -1,5 +1,4 @@
 /* plat_posix.c: renew/plat.h on Linux (glibc). */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,40 +9,72 @@
 #include <unistd.h>
 
 #include <string.h>
-#include <p11-kit/uri.h>
+#include <p11-kit/p11-kit.h>
 
 #include "renew/plat.h"
 #include "renew/renew.h"
 
-void *renew_plat_module_open(const char *path, char *err, size_t errlen)
+static int load_path(const char *path, struct renew_plat_module *m, struct renew_err *e)
 {
-    void *m = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!m)
-        snprintf(err, errlen, "%s", dlerror());
-    return m;
-}
-
-void *renew_plat_module_sym(void *module, const char *name)
-{
-    return dlsym(module, name);
-}
-
-void renew_plat_module_close(void *module)
-{
-    dlclose(module);
-}
-
-void renew_plat_module_dir(char *out, size_t outlen)
-{
-    Dl_info info;
-    void *sym;
-    *(void **)&sym = (void *)p11_kit_uri_new;
-    if (dladdr(sym, &info) && info.dli_fname && strrchr(info.dli_fname, '/')) {
-        snprintf(out, outlen, "%.*s/pkcs11",
-                 (int)(strrchr(info.dli_fname, '/') - info.dli_fname), info.dli_fname);
-        return;
+    m->f = p11_kit_module_load(path, P11_KIT_MODULE_UNMANAGED);
+    if (!m->f) {
+        const char *why = p11_kit_message();
+        return renew_fail(e, RENEW_E_NO_TOKEN,
+                          "cannot load the PKCS#11 module %s (%s): install it or give "
+                          "--module PATH", path, why ? why : "not found");
     }
-    snprintf(out, outlen, "/usr/lib/pkcs11");
+    char *file = p11_kit_module_get_filename(m->f);
+    snprintf(m->path, sizeof m->path, "%s", file ? file : path);
+    free(file);
+    return 0;
+}
+
+/* A module p11-kit is configured with (its .module files, the user's too
+ * when not root), by name; false when there is none of that name. Loading
+ * them all is p11-kit's only way to read the configuration; the others
+ * are released at once. */
+static bool load_configured(const char *name, struct renew_plat_module *m)
+{
+    CK_FUNCTION_LIST **all = p11_kit_modules_load(NULL, P11_KIT_MODULE_UNMANAGED);
+    if (!all)
+        return false;
+    m->f = p11_kit_module_for_name(all, name);
+    for (size_t i = 0; all[i]; i++)
+        if (all[i] != m->f)
+            p11_kit_module_release(all[i]);
+    free(all);
+    if (!m->f)
+        return false;
+    char *file = p11_kit_module_get_filename(m->f);
+    snprintf(m->path, sizeof m->path, "%s", file ? file : name);
+    free(file);
+    return true;
+}
+
+int renew_plat_module_load(const char *arg, struct renew_plat_module *m, struct renew_err *e)
+{
+    memset(m, 0, sizeof *m);
+    if (!arg || !*arg) {
+        char path[sizeof m->path];
+        renew_plat_installed_module(path, sizeof path);
+        return load_configured("cardrenew", m) ? 0 : load_path(path, m, e);
+    }
+    if (strchr(arg, '/'))
+        return load_path(arg, m, e);
+    if (load_configured(arg, m))
+        return 0;
+    /* A file name: p11-kit looks in its module folder. */
+    if (strstr(arg, ".so"))
+        return load_path(arg, m, e);
+    return renew_fail(e, RENEW_E_USAGE,
+                      "no PKCS#11 module named \"%s\": give --module PATH to the .so", arg);
+}
+
+void renew_plat_module_unload(struct renew_plat_module *m)
+{
+    if (m->f)
+        p11_kit_module_release(m->f);
+    m->f = NULL;
 }
 
 void renew_plat_installed_module(char *out, size_t outlen)

@@ -55,6 +55,47 @@ void renew_plat_installed_module(char *out, size_t outlen)
     snprintf(out, outlen, "%s\\cardrenew-pkcs11.dll", dir);
 }
 
+/* No p11-kit here: a path, or a DLL's file name in the program's folder;
+ * NULL: the installed module. */
+int renew_plat_module_load(const char *arg, struct renew_plat_module *m, struct renew_err *e)
+{
+    char why[400];
+    CK_C_GetFunctionList gfl;
+    memset(m, 0, sizeof *m);
+    if (!arg || !*arg) {
+        renew_plat_installed_module(m->path, sizeof m->path);
+    } else if (strpbrk(arg, "\\/")) {
+        snprintf(m->path, sizeof m->path, "%s", arg);
+    } else if (strstr(arg, ".dll")) {
+        char dir[MAX_PATH];
+        renew_plat_module_dir(dir, sizeof dir);
+        snprintf(m->path, sizeof m->path, "%s\\%s", dir, arg);
+    } else {
+        return renew_fail(e, RENEW_E_USAGE,
+                          "no PKCS#11 module named \"%s\": give --module PATH to its .dll", arg);
+    }
+    m->handle = renew_plat_module_open(m->path, why, sizeof why);
+    if (!m->handle)
+        return renew_fail(e, RENEW_E_NO_TOKEN,
+                          "cannot load the PKCS#11 module (%s): install it or give --module PATH",
+                          why);
+    *(void **)&gfl = renew_plat_module_sym(m->handle, "C_GetFunctionList");
+    if (!gfl || gfl(&m->f) != CKR_OK || !m->f) {
+        renew_plat_module_unload(m);
+        return renew_fail(e, RENEW_E_NO_TOKEN,
+                          "%s is not a PKCS#11 module (no C_GetFunctionList)", m->path);
+    }
+    return 0;
+}
+
+void renew_plat_module_unload(struct renew_plat_module *m)
+{
+    if (m->handle)
+        renew_plat_module_close(m->handle);
+    m->handle = NULL;
+    m->f = NULL;
+}
+
 int renew_plat_state_dir(char *out, size_t outlen, struct renew_err *e)
 {
     const char *base = getenv("LOCALAPPDATA");

@@ -53,14 +53,12 @@ int renew_fail(struct renew_err *e, int code, const char *fmt, ...)
 
 /* Where to find the module and which token to use. */
 struct renew_target {
-    const char *module;   /* path, p11-kit module name, or NULL: default */
+    const char *module;   /* path, p11-kit module name, or NULL: $CARDRENEW_MODULE,
+                           * then p11-kit's "cardrenew" module, then the
+                           * installed one */
     const char *token;    /* pkcs11: URI or NULL: every token */
 };
 
-/* Resolves a --module argument (NULL: $CARDRENEW_MODULE, then p11-kit's
- * "cardrenew" module, then the installed default) to a file path. */
-int renew_module_path(const char *arg, char *out, size_t outlen,
-                      struct renew_err *e);
 
 /* Expiry policy. */
 enum renew_state { RENEW_ACTIVE, RENEW_EXPIRING, RENEW_EXPIRED };

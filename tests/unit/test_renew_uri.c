@@ -1,4 +1,4 @@
-/* --token pkcs11: URIs (RFC 7512) against token info, and module names.
+/* --token pkcs11: URIs (RFC 7512) against token info.
  * renew/uri.c (the one parser, also on Windows) is held to p11-kit's
  * parser and matcher on a table of URIs, good and bad. */
 #include <stdarg.h>
@@ -88,20 +88,6 @@ static void test_bad_uri_is_a_usage_error(void **state)
     assert_non_null(strstr(e.msg, "pkcs11: URI"));
 }
 
-static void test_module_paths(void **state)
-{
-    (void)state;
-    char out[512];
-    struct renew_err e;
-    assert_int_equal(renew_module_path("/opt/x.so", out, sizeof out, &e), 0);
-    assert_string_equal(out, "/opt/x.so");
-    setenv("CARDRENEW_MODULE", "/env/mod.so", 1);
-    assert_int_equal(renew_module_path(NULL, out, sizeof out, &e), 0);
-    assert_string_equal(out, "/env/mod.so");
-    unsetenv("CARDRENEW_MODULE");
-    assert_int_equal(renew_module_path("no-such-module-name", out, sizeof out, &e), RENEW_E_USAGE);
-}
-
 /* Every URI: both parsers accept it or both refuse it; when accepted,
  * both match or refuse the same token, slot and module infos. */
 static void test_same_as_p11kit(void **state)
@@ -170,7 +156,6 @@ int main(void)
         cmocka_unit_test(test_mismatches),
         cmocka_unit_test(test_slot_and_module),
         cmocka_unit_test(test_bad_uri_is_a_usage_error),
-        cmocka_unit_test(test_module_paths),
         cmocka_unit_test(test_same_as_p11kit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
