@@ -110,9 +110,10 @@ int cli_plat_open_secret(const char *path)
 
 void cli_plat_unsetenv(const char *name)
 {
-    /* The C runtime's copy of the environment and the process's own, which
-     * CreateProcess hands on. */
-    _putenv_s(name, "");
+    /* The process's environment, which CreateProcess hands on. Not the C
+     * runtime's copy (the caller wiped the value there): msvcrt's _putenv
+     * moves that copy's strings, and pointers from getenv held elsewhere
+     * (the CA's URL) would then read freed memory. */
     SetEnvironmentVariableA(name, NULL);
 }
 

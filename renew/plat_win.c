@@ -227,9 +227,10 @@ int renew_plat_read_own(const char *path, size_t max, char **text, size_t *len)
     *text = NULL;
     *len = 0;
     /* FILE_FLAG_OPEN_REPARSE_POINT opens a link itself, which is then
-     * refused, rather than what it points to. */
+     * refused, rather than what it points to; FILE_FLAG_BACKUP_SEMANTICS
+     * opens a folder, refused as not a file. */
     HANDLE h = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
-                           FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+                           FILE_FLAG_OPEN_REPARSE_POINT | FILE_FLAG_BACKUP_SEMANTICS, NULL);
     if (h == INVALID_HANDLE_VALUE)
         return werr();
     int err = 0;

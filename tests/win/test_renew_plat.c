@@ -1,6 +1,8 @@
 /* test_renew_plat.c: renew/plat_win.c under Wine, in a fresh folder given
  * as the argument: the journal's durable replace, new-file-only creation,
- * the exclusive lock, its folder, and loading a PKCS#11 module by path.
+ * the exclusive lock, reading a journal back, moving one aside without
+ * replacing, its folder made and checked, and loading a PKCS#11 module by
+ * path.
  *   test_renew_plat.exe DIR MODULE.dll
  * One "ok: ..." line per check; exit 0 when all passed. */
 #include <windows.h>
@@ -74,6 +76,33 @@ int main(int argc, char **argv)
     _close(fd);
     check(renew_plat_lock(lock, &fd2) == 0, "the lock free again once closed");
     _close(fd2);
+
+    char *text = NULL, aside[620], sub[620];
+    size_t len = 0;
+    check(renew_plat_read_own(j, 100, &text, &len) == 0 && len == 6 && strcmp(text, "second") == 0,
+          "the journal read back whole");
+    free(text);
+    check(renew_plat_read_own(j, 5, &text, &len) == EFBIG && !text,
+          "a journal over the size limit is refused (EFBIG)");
+    snprintf(aside, sizeof aside, "%s.damaged", j);
+    check(renew_plat_read_own(aside, 100, &text, &len) == ENOENT, "a missing journal is ENOENT");
+    check(renew_plat_read_own(argv[1], 100, &text, &len) == EPERM, "a folder is not a journal (EPERM)");
+    check(renew_plat_move_new(j, aside) == 0 && content_is(aside, "second") &&
+              GetFileAttributesA(j) == INVALID_FILE_ATTRIBUTES,
+          "a journal moved aside");
+    renew_plat_replace_durable(j, "third", 5, &moved);
+    check(renew_plat_move_new(j, aside) == EEXIST && content_is(aside, "second") &&
+              content_is(j, "third"),
+          "moving aside never replaces one moved before (EEXIST)");
+
+    struct renew_err de = { 0 };
+    snprintf(sub, sizeof sub, "%s\\state\\deeper\\cardrenew", argv[1]);
+    check(renew_plat_dir_ready(sub, &de) == 0 &&
+              (GetFileAttributesA(sub) & FILE_ATTRIBUTE_DIRECTORY) &&
+              renew_plat_dir_ready(sub, &de) == 0,
+          "the journals' folder made with its parents, and fine when it exists");
+    check(renew_plat_dir_ready(j, &de) == RENEW_E_USAGE && strstr(de.msg, "not a directory"),
+          "a file where the folder should be is refused");
 
     why[0] = '\0';
     check(renew_plat_module_open("Z:\\nonexistent\\none.dll", why, sizeof why) == NULL && why[0],
