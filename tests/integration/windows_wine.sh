@@ -11,34 +11,18 @@
 # WINEDLLOVERRIDES=winscard=n) forwards the SCard* calls over loopback to
 # scard_bridge, on pcsc-lite in the sandbox. Also renew/plat_win.c on its
 # own (tests/win/test_renew_plat.c): the journal's durable replace, new-file
-# creation and lock, and module loading. A private WINEPREFIX per run.
+# creation and lock, reading back and moving aside, its folder, and module
+# loading. A private WINEPREFIX per run.
 # Builds with `make windows-tests` when needed (the first build of OpenSSL
 # for mingw takes minutes; later runs reuse build/win64/openssl).
 set -u
 BUILD=${BUILD:-build}
 export BUILD
-W=build/win64
+. tests/win/wine.inc
 
 if [ "${1:-}" != --inner ]; then
-    for t in wine x86_64-w64-mingw32-gcc unshare pcscd; do
-        command -v $t >/dev/null || { echo "skipped: $t not installed"; exit 77; }
-    done
-    for p in vcard cmp-test-ca; do
-        [ -f "$BUILD/$p" ] || { echo "skipped: $BUILD/$p is not built"; exit 77; }
-    done
-    [ "$(id -u)" = 0 ] || { echo "skipped: the PC/SC stack needs root"; exit 77; }
     start=$(date +%s)
-    tools/win-openssl.sh $W/openssl >/tmp/windows-build.$$ 2>&1
-    case $? in
-    0) ;;
-    3) tail -n 1 /tmp/windows-build.$$; rm -f /tmp/windows-build.$$
-       echo "skipped: the pinned OpenSSL source package is not in this mirror"; exit 77 ;;
-    *) tail -n 30 /tmp/windows-build.$$; rm -f /tmp/windows-build.$$
-       echo "FAIL: building OpenSSL for mingw"; exit 1 ;;
-    esac
-    make --no-print-directory windows-tests >/tmp/windows-build.$$ 2>&1 ||
-        { tail -n 30 /tmp/windows-build.$$; rm -f /tmp/windows-build.$$; echo "FAIL: make windows-tests"; exit 1; }
-    rm -f /tmp/windows-build.$$
+    win_build
     built=$(date +%s)
     echo "build: $((built - start)) s"
     rc=0
@@ -59,33 +43,17 @@ fi
 case "$BUILD" in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 P=$2
 run=$CARDRENEW_SANDBOX/win
-mkdir -p "$run"
-cp $W/cardrenew-pkcs11.dll $W/tests/winscard.dll $W/tests/p11host.exe \
-   $W/tests/test_renew_plat.exe "$run/"
-$W/tests/scard_bridge >"$run/port" 2>"$run/bridge.log" &
-bridge=$!
-WINEPREFIX=$run/prefix
-export WINEPREFIX WINEDEBUG=-all WINEDLLOVERRIDES=winscard=n
-cleanup() {
-    kill "$bridge" 2>/dev/null
-    wineserver -k 2>/dev/null
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-for _ in $(seq 50); do [ -s "$run/port" ] && break; sleep 0.1; done
-[ -s "$run/port" ] || { echo "FAIL: scard_bridge did not start"; cat "$run/bridge.log"; exit 1; }
-CARDRENEW_SCARD_BRIDGE=$(head -n 1 "$run/port")
-export CARDRENEW_SCARD_BRIDGE
-wineboot -i >/dev/null 2>&1 || { echo "FAIL: wineboot"; exit 1; }
+win_start "$run"
+cp $W/cardrenew-pkcs11.dll $W/tests/p11host.exe $W/tests/test_renew_plat.exe "$run/"
 
 # The renewal engine's Windows seam (renew/plat_win.c) on its own: the
 # journal's files and loading the module.
 mkdir "$run/journal"
-(cd "$run" && wine test_renew_plat.exe "Z:$(echo "$run/journal" | tr / '\\')" \
+(cd "$run" && wine test_renew_plat.exe "$(winpath "$run/journal")" \
     cardrenew-pkcs11.dll) >"$run/plat.out" 2>&1
 rc=$?
 sed "s/^/  [$P] /" "$run/plat.out"
-[ $rc -eq 0 ] && [ "$(grep -c '^ok: ' "$run/plat.out")" -eq 12 ] ||
+[ $rc -eq 0 ] && [ "$(grep -c '^ok: ' "$run/plat.out")" -eq 20 ] ||
     { echo "FAIL: test_renew_plat exited $rc"; exit 1; }
 
 sha1=
