@@ -33,7 +33,7 @@ wobj = $(patsubst %.c,$(W)/obj/%.o,$(1))
 
 .PHONY: windows
 .DELETE_ON_ERROR:
-windows: $(W)/cardrenew-pkcs11.dll $(W)/cardrenew.exe
+windows: $(W)/cardrenew-pkcs11.dll $(W)/cardrenew.exe $(if $(shell command -v wixl),$(W)/cardrenew.msi)
 
 $(OPENSSL)/libcrypto.a:
 	tools/win-openssl.sh $(OPENSSL) mingw64 $(HOST)-
@@ -48,6 +48,11 @@ $(W)/cardrenew-pkcs11.dll: $(call wobj,$(W_P11_SRC) $(W_CARD_SRC)) pkcs11/cardre
 
 $(W)/cardrenew.exe: $(call wobj,$(W_CLI_SRC) $(W_RENEW_SRC))
 	$(WCC) -s $(W_STATIC) -o $@ $^ $(OPENSSL)/libcrypto.a $(W_SYSLIBS)
+
+# The installer (tools/cardrenew.wxs), when Debian's wixl is installed.
+W_VERSION = $(shell sed -n 's/^\#define CLI_VERSION "\(.*\)"/\1/p' cli/cli.h)
+$(W)/cardrenew.msi: tools/cardrenew.wxs $(W)/cardrenew-pkcs11.dll $(W)/cardrenew.exe
+	wixl -a x64 -D Version=$(W_VERSION) -D Dir=$(W) -o $@ $<
 
 -include $(shell find $(W)/obj -name '*.d' 2>/dev/null)
 
