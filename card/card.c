@@ -84,6 +84,21 @@ int card_container_set_id(struct card_container *k)
     return CARD_OK;
 }
 
+/* Transactions: what this handle had selected is unknown outside one. */
+static LONG tx_begin(struct card *c, bool wait_long)
+{
+    c->sel = CARD_SEL_NONE;
+    c->free_known = false;
+    return card_io_begin(c->io, wait_long);
+}
+
+static void tx_end(struct card *c)
+{
+    c->sel = CARD_SEL_NONE;
+    c->free_known = false;
+    card_io_end(c->io);
+}
+
 static int read_atr(struct card *c)
 {
     size_t alen = CARD_ATR_MAX;
@@ -140,7 +155,7 @@ int card_open(struct card_ctx *ctx, const char *reader, struct card **out)
         goto fail;
     /* Opening a card is what a host's poll may do: it waits no longer than
      * the card timeout for another transaction to end. */
-    prv = card_io_begin(c->io, false);
+    prv = tx_begin(c, false);
     if (prv != SCARD_S_SUCCESS) {
         rv = card_pcsc_rv(c, prv);
         goto fail;
@@ -172,7 +187,7 @@ int card_open(struct card_ctx *ctx, const char *reader, struct card **out)
         if (atr)
             rv = r == CARD_E_NOT_FOUND ? CARD_E_UNSUPPORTED : r;
     }
-    card_io_end(c->io);
+    tx_end(c);
     if (rv != CARD_OK)
         goto fail;
     c->lost = c->lost_reported = false;
@@ -219,7 +234,7 @@ static int recover(struct card *c)
     if (prv != SCARD_S_SUCCESS)
         return card_pcsc_rv(NULL, prv);
     c->proto = proto;
-    prv = card_io_begin(c->io, true);
+    prv = tx_begin(c, true);
     if (prv != SCARD_S_SUCCESS)
         return card_pcsc_rv(NULL, prv);
     c->lost = false;
@@ -232,7 +247,7 @@ static int recover(struct card *c)
             c->info = info;
     }
     if (rv != CARD_OK) {
-        card_io_end(c->io);
+        tx_end(c);
         c->lost = true;
         return rv;
     }
@@ -241,12 +256,12 @@ static int recover(struct card *c)
 
 int card_reset_logout(struct card *c)
 {
-    card_io_end(c->io);
+    tx_end(c);
     DWORD proto = 0;
     LONG prv = card_io_reconnect(c->io, SCARD_RESET_CARD, &proto);
     if (prv == SCARD_S_SUCCESS) {
         c->proto = proto;
-        prv = card_io_begin(c->io, true);
+        prv = tx_begin(c, true);
     }
     if (prv != SCARD_S_SUCCESS) {
         c->lost = true;
@@ -275,7 +290,7 @@ int card_begin(struct card *c)
         c->lost_reported = false;
     }
     if (!c->lost) {
-        LONG prv = card_io_begin(c->io, true);
+        LONG prv = tx_begin(c, true);
         if (prv == SCARD_S_SUCCESS)
             return CARD_OK;
         if (prv != SCARD_W_RESET_CARD && prv != SCARD_W_REMOVED_CARD &&
@@ -298,7 +313,7 @@ int card_begin(struct card *c)
         return CARD_OK;         /* already told by the command that saw it */
     /* Report it once, outside a transaction: the caller will not end it. */
     c->lost_reported = true;
-    card_io_end(c->io);
+    tx_end(c);
     return CARD_E_REMOVED;
 }
 
@@ -306,7 +321,7 @@ void card_end(struct card *c)
 {
     /* Even after a reset was seen: a stale transaction must not linger. */
     if (c)
-        card_io_end(c->io);
+        tx_end(c);
 }
 
 #define CALL(c, op, ...)                                        \
@@ -321,7 +336,7 @@ void card_end(struct card *c)
 void card_forget_probes(struct card *c)
 {
     if (c)
-        c->empty_refs = 0;
+        c->empty_refs = c->key_refs = 0;
 }
 
 int card_change_counter(struct card *c, uint64_t *counter)
@@ -333,11 +348,33 @@ int card_change_counter(struct card *c, uint64_t *counter)
 
 int card_read_objects(struct card *c, struct card_objects *out)
 {
+    return card_read_objects_ex(c, out, CARD_READ_PENDING, NULL, NULL);
+}
+
+int card_read_objects_ex(struct card *c, struct card_objects *out, unsigned flags,
+                         uint64_t *counter, bool *counted)
+{
     if (!out)
         return CARD_E_ARGS;
     out->c = NULL;
     out->n = 0;
-    CALL(c, read_objects, out);
+    if (counted)
+        *counted = false;
+    CALL(c, read_objects, out, flags, counter, counted);
+}
+
+bool card_lazy_pending(const struct card *c)
+{
+    return c && c->drv && c->drv->find_pending;
+}
+
+int card_find_pending(struct card *c, struct card_objects *out)
+{
+    if (!out)
+        return CARD_E_ARGS;
+    out->c = NULL;
+    out->n = 0;
+    CALL(c, find_pending, out);
 }
 
 int card_pin_status(struct card *c, int *tries_left)

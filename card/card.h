@@ -76,6 +76,9 @@ struct card_info {
     unsigned max_containers;
     unsigned rsa_bits_min, rsa_bits_max;
     bool has_ec, has_pss, has_sha2, has_puk;
+    /* The card keeps the label given with a certificate (else a reading
+     * labels it with the certificate's CN). */
+    bool cert_labels;
 };
 
 struct card;
@@ -87,7 +90,15 @@ struct card_driver {
     bool (*match_atr)(const uint8_t *atr, size_t len);
     int (*init)(struct card *c, struct card_info *info); /* select applet, read serial */
     int (*change_counter)(struct card *c, uint64_t *counter);
-    int (*read_objects)(struct card *c, struct card_objects *out);
+    /* flags: CARD_READ_*. counter, when not NULL, gets the change
+     * counter from the same read where the driver can (*counted true),
+     * saving card_change_counter's APDUs. */
+    int (*read_objects)(struct card *c, struct card_objects *out, unsigned flags,
+                        uint64_t *counter, bool *counted);
+    /* Keys without a certificate that a read without CARD_READ_PENDING
+     * leaves out (profile G asks each free key reference); NULL when a
+     * read always lists them. */
+    int (*find_pending)(struct card *c, struct card_objects *out);
     int (*pin_status)(struct card *c, int *tries_left);  /* -1 when blocked */
     int (*pin_verify)(struct card *c, const char *pin, size_t len);
     int (*pin_change)(struct card *c, const char *old, size_t oldlen,
@@ -178,7 +189,21 @@ int card_change_counter(struct card *c, uint64_t *counter);
 /* Another program changed the card: forget what reading it taught the
  * driver (profile G: which key references were empty). */
 void card_forget_probes(struct card *c);
+/* Every object, pending keys included (card_read_objects_ex with
+ * CARD_READ_PENDING). */
 int card_read_objects(struct card *c, struct card_objects *out);
+/* Also list keys without a certificate that this handle has not seen yet
+ * (profile G: one APDU per free key reference not asked before). Without
+ * it, profile G lists the ones it knows of (made or found by this handle)
+ * and no others. */
+#define CARD_READ_PENDING 1u
+int card_read_objects_ex(struct card *c, struct card_objects *out, unsigned flags,
+                         uint64_t *counter, bool *counted);
+/* A read without CARD_READ_PENDING may leave keys out (see above). */
+bool card_lazy_pending(const struct card *c);
+/* Those keys: every key without a certificate (profile G: one APDU per
+ * free key reference this handle has not asked before). */
+int card_find_pending(struct card *c, struct card_objects *out);
 int card_pin_status(struct card *c, int *tries_left);
 int card_pin_verify(struct card *c, const char *pin, size_t len);
 int card_pin_change(struct card *c, const char *old, size_t oldlen,

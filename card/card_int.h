@@ -24,12 +24,28 @@ struct card {
     bool chaining;
     /* The size a PIN is padded to (profile O, from the AODF). */
     size_t pin_pad;
-    /* Profile G: key references found to hold no key since the card was
-     * connected (a bit per reference), so that reading the objects again
-     * does not ask every free entry once more. Kept up to date by this
+    /* What this handle has selected on the card, as the driver names it
+     * (CARD_SEL_*), or CARD_SEL_NONE. Known only inside one transaction:
+     * forgotten whenever one begins or ends (in between another process
+     * may select something else, unseen) and on any transport failure. */
+    unsigned sel;
+    /* Profile G: key references found to hold no key (empty_refs) or a
+     * key (key_refs, its modulus in key_mod) since the card was connected,
+     * a bit per reference, so that free entries are asked once at most,
+     * and only when a pending key must be found. Kept up to date by this
      * handle's own key generation and deletion; cleared by init (every
      * connect and reconnect) and by card_forget_probes. */
-    uint32_t empty_refs;
+    uint32_t empty_refs, key_refs;
+    /* Profile G: the free entries' key references as the store was last
+     * read in this transaction (known like sel, and until a header write). */
+    uint32_t free_refs;
+    bool free_known;
+    uint8_t key_mod[16][256];
+    size_t key_mod_len[16];
+    /* Profile O: the directory files' IDs from the ODF (read by init;
+     * the ODF is written only when the card is personalised). */
+    bool have_dirs;
+    uint16_t prkdf, pukdf, cdf, aodf;
     /* A reset or removal seen: reconnect in the next card_begin. */
     bool lost;
     /* ... and whether a caller has already been told of it. */
@@ -72,6 +88,9 @@ LONG card_io_status(struct card_io *io, DWORD *state, DWORD *proto, uint8_t *atr
  * the card's state is unknown). Clears the mark. */
 bool card_io_interrupted(struct card_io *io);
 bool card_io_stuck(struct card_io *io);
+
+/* Values of struct card's sel. */
+enum { CARD_SEL_NONE = 0, CARD_SEL_G_STORE, CARD_SEL_O_APP };
 
 /* One command APDU. le_present with le == 0 asks for the maximum. */
 struct card_apdu {

@@ -49,27 +49,63 @@ static int fill_rsa(struct card_container *k, unsigned ref, const uint8_t *mod,
     return card_container_set_id(k);
 }
 
-/* A free entry's key read back; a reference found empty since this
- * handle connected is not asked again. */
+/* A key reference's modulus, asked of the card at most once while this
+ * handle holds it (see struct card). */
 static int probe(struct card *c, unsigned ref, uint8_t *mod, size_t *len)
 {
-    uint32_t bit = 1u << (ref & 31);
+    unsigned i = ref & 15;
+    uint32_t bit = 1u << i;
     if (c->empty_refs & bit)
         return CARD_E_NOT_FOUND;
+    if (c->key_refs & bit) {
+        if (*len < c->key_mod_len[i])
+            return CARD_E_ARGS;
+        memcpy(mod, c->key_mod[i], c->key_mod_len[i]);
+        *len = c->key_mod_len[i];
+        return CARD_OK;
+    }
     int rv = card_g_read_pubkey(c, ref, mod, len);
     if (rv == CARD_E_NOT_FOUND)
         c->empty_refs |= bit;
-    else
-        c->empty_refs &= ~bit;
+    else if (rv == CARD_OK)
+        card_g_remember_key(c, ref, mod, *len);
     return rv;
 }
 
-static int g_read_objects(struct card *c, struct card_objects *out)
+void card_g_remember_key(struct card *c, unsigned ref, const uint8_t *mod, size_t len)
+{
+    unsigned i = ref & 15;
+    c->empty_refs &= ~(1u << i);
+    c->key_refs &= ~(1u << i);
+    if (len == 0 || len > sizeof(c->key_mod[i]))
+        return;
+    memcpy(c->key_mod[i], mod, len);
+    c->key_mod_len[i] = len;
+    c->key_refs |= 1u << i;
+}
+
+/* The store's header as the change counter (g_change_counter). */
+static uint64_t header_counter(const uint8_t hdr[G_HDR])
+{
+    uint8_t md[SHA256_DIGEST_LENGTH];
+    SHA256(hdr, G_HDR, md);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | md[i];
+    return v;
+}
+
+static int g_read_objects(struct card *c, struct card_objects *out, unsigned flags,
+                          uint64_t *counter, bool *counted)
 {
     struct card_g_store s;
     int rv = card_g_store_read(c, &s);
     if (rv != CARD_OK)
         return rv;
+    if (counter && s.used >= G_HDR) {
+        *counter = header_counter(s.buf);
+        *counted = true;
+    }
     out->c = calloc(G_MAX_ENTRIES, sizeof(*out->c));
     if (!out->c) {
         rv = CARD_E_HOST_MEMORY;
@@ -98,8 +134,12 @@ static int g_read_objects(struct card *c, struct card_objects *out)
             out->n++;
             continue;
         }
-        /* A free entry whose reference holds a key: a pending key. An
-         * allocated one without a certificate shows its key alone. */
+        /* A free entry whose reference holds a key: a pending key, asked
+         * of the card only when asked for (CARD_READ_PENDING) or known.
+         * An allocated one without a certificate shows its key alone. */
+        uint32_t bit = 1u << (e->ref & 15);
+        if (!e->alloc && !(flags & CARD_READ_PENDING) && !(c->key_refs & bit))
+            continue;
         uint8_t mod[512];
         size_t len = sizeof(mod);
         rv = probe(c, e->ref, mod, &len);
@@ -122,6 +162,37 @@ out:
     return rv;
 }
 
+static int g_find_pending(struct card *c, struct card_objects *out)
+{
+    uint32_t refs = 0;
+    int rv = card_g_free_refs(c, &refs);
+    if (rv != CARD_OK)
+        return rv;
+    out->c = calloc(G_MAX_ENTRIES, sizeof(*out->c));
+    if (!out->c)
+        return CARD_E_HOST_MEMORY;
+    for (unsigned ref = 0x03; ref <= 0x0E && rv == CARD_OK; ref++) {
+        if (!(refs & 1u << ref) || out->n == G_MAX_ENTRIES)
+            continue;
+        uint8_t mod[512];
+        size_t len = sizeof(mod);
+        rv = probe(c, ref, mod, &len);
+        if (rv == CARD_E_NOT_FOUND) {
+            rv = CARD_OK;
+            continue;
+        }
+        if (rv == CARD_OK)
+            rv = fill_rsa(&out->c[out->n], ref, mod, len);
+        if (rv == CARD_OK)
+            out->n++;
+        else
+            card_container_clear(&out->c[out->n]);
+    }
+    if (rv != CARD_OK)
+        card_objects_clear(out);
+    return rv;
+}
+
 static void hexify(const uint8_t *in, size_t n, char *out)
 {
     static const char hx[] = "0123456789ABCDEF";
@@ -134,7 +205,8 @@ static void hexify(const uint8_t *in, size_t n, char *out)
 
 static int g_init(struct card *c, struct card_info *info)
 {
-    c->empty_refs = 0;
+    c->empty_refs = c->key_refs = 0;
+    c->sel = CARD_SEL_NONE;
     c->max_send = 255;
     c->ext_len = false;
     c->chaining = false;
@@ -165,41 +237,18 @@ static int g_init(struct card *c, struct card_info *info)
     info->rsa_bits_min = 1024;
     info->rsa_bits_max = 2048;
     info->has_ec = info->has_pss = info->has_sha2 = info->has_puk = false;
-
-    /* No holder name on the card: the label is the first certificate's CN. */
-    struct card_g_store s;
-    rv = card_g_store_read(c, &s);
-    if (rv != CARD_OK)
-        return rv;
-    for (size_t i = 0; i < s.n; i++) {
-        if (s.e[i].alloc && s.e[i].cert_len) {
-            card_cert_cn(s.buf + s.e[i].cert_off, s.e[i].cert_len, info->label,
-                         sizeof(info->label));
-            break;
-        }
-    }
-    card_g_store_free(&s);
+    /* No holder name on the card: the module labels the token with the
+     * first certificate's CN when it reads the objects. */
     return CARD_OK;
 }
 
 static int g_change_counter(struct card *c, uint64_t *counter)
 {
-    int rv = card_g_select_store(c);
-    if (rv != CARD_OK)
-        return rv;
     uint8_t hdr[G_HDR];
-    size_t got = 0;
-    rv = card_g_read_at(c, 0, hdr, G_HDR, &got);
+    int rv = card_g_read_header(c, hdr);
     if (rv != CARD_OK)
         return rv;
-    if (got != G_HDR)
-        return CARD_E_BAD_RESPONSE;
-    uint8_t md[SHA256_DIGEST_LENGTH];
-    SHA256(hdr, sizeof(hdr), md);
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | md[i];
-    *counter = v;
+    *counter = header_counter(hdr);
     return CARD_OK;
 }
 
@@ -365,7 +414,7 @@ static int g_generate_key(struct card *c, enum card_key_type type, unsigned bits
         goto out;
     }
     /* Whatever the answer, the reference may hold a key from now on. */
-    c->empty_refs &= ~(1u << (ref & 31));
+    card_g_remember_key(c, ref, NULL, 0);
     uint8_t d[] = { 0x91, 0x02, (uint8_t)(bits >> 8), (uint8_t)bits };
     struct card_apdu a = { 0x80, 0x46, 0x00, (uint8_t)ref, d, sizeof(d), true, 0, false };
     uint8_t mod[512];
@@ -378,7 +427,9 @@ static int g_generate_key(struct card *c, enum card_key_type type, unsigned bits
         goto out;
     }
     rv = fill_rsa(out, ref, mod, len);
-    if (rv != CARD_OK)
+    if (rv == CARD_OK)
+        card_g_remember_key(c, ref, mod, len);
+    else
         card_container_clear(out);
 out:
     card_g_store_free(&s);
@@ -585,6 +636,13 @@ static int g_delete_cert(struct card *c, const uint8_t *id, size_t idlen)
         rv = CARD_E_NOT_FOUND;
         goto out;
     }
+    /* The key stays under an entry that will be free: a pending key
+     * this handle knows without asking the card. */
+    struct card_container key = { 0 };
+    if (e->cert_len && card_cert_pubkey(s.buf + e->cert_off, e->cert_len, &key) == CARD_OK &&
+        key.type == CARD_KEY_RSA)
+        card_g_remember_key(c, e->ref, key.modulus, key.modulus_len);
+    card_container_clear(&key);
     const struct card_g_entry *y = move_source(&s, idx);
     if (y) {
         rv = move_to_front(c, &s, idx, y);
@@ -655,8 +713,10 @@ static int g_delete_key(struct card *c, const uint8_t *id, size_t idlen)
         return rv;
     struct card_apdu a = { 0x80, 0xE4, 0x00, (uint8_t)ref, NULL, 0, false, 0, false };
     rv = card_apdu_run(c, &a, NULL, NULL);
-    if (rv == CARD_OK)
-        c->empty_refs |= 1u << (ref & 31);
+    if (rv == CARD_OK) {
+        card_g_remember_key(c, ref, NULL, 0);
+        c->empty_refs |= 1u << (ref & 15);
+    }
     return rv;
 }
 
@@ -666,6 +726,7 @@ const struct card_driver card_driver_g = {
     .init = g_init,
     .change_counter = g_change_counter,
     .read_objects = g_read_objects,
+    .find_pending = g_find_pending,
     .pin_status = g_pin_status,
     .pin_verify = g_pin_verify,
     .pin_change = g_pin_change,

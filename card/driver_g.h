@@ -36,6 +36,14 @@ int card_g_store_read(struct card *c, struct card_g_store *s);
 int card_g_select_store(struct card *c);
 int card_g_read_at(struct card *c, size_t off, uint8_t *out, size_t want, size_t *got);
 int card_g_write_at(struct card *c, size_t off, const uint8_t *data, size_t len);
+/* The store's first G_HDR bytes (used length and table), noting the
+ * free entries' key references when the table parses. */
+int card_g_read_header(struct card *c, uint8_t hdr[G_HDR]);
+/* The free entries' key references, a bit each (1 << ref): from the
+ * last read of the store in this transaction, else from its header. */
+int card_g_free_refs(struct card *c, uint32_t *refs);
+/* Records that ref holds this key (len 0: that it may hold one). */
+void card_g_remember_key(struct card *c, unsigned ref, const uint8_t *mod, size_t len);
 /* The modulus of the key under ref, or CARD_E_NOT_FOUND (6A 88). */
 int card_g_read_pubkey(struct card *c, unsigned ref, uint8_t *mod, size_t *len);
 void card_g_build_header(uint8_t hdr[G_HDR], size_t used, const struct card_g_entry *e,

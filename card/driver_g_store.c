@@ -15,10 +15,17 @@ void card_g_store_free(struct card_g_store *s)
     memset(s, 0, sizeof(*s));
 }
 
+/* Once per transaction: nothing this driver sends selects another file. */
 int card_g_select_store(struct card *c)
 {
+    if (c->sel == CARD_SEL_G_STORE)
+        return CARD_OK;
+    c->sel = CARD_SEL_NONE;
     struct card_apdu a = { 0x00, 0xA4, 0x08, 0x0C, g_path, sizeof(g_path), false, 0, false };
-    return card_apdu_run(c, &a, NULL, NULL);
+    int rv = card_apdu_run(c, &a, NULL, NULL);
+    if (rv == CARD_OK)
+        c->sel = CARD_SEL_G_STORE;
+    return rv;
 }
 
 /* READ BINARY; 62 82 (end of file reached) still carries data. */
@@ -39,6 +46,8 @@ int card_g_read_at(struct card *c, size_t off, uint8_t *out, size_t want, size_t
 
 int card_g_write_at(struct card *c, size_t off, const uint8_t *data, size_t len)
 {
+    if (off < G_HDR)
+        c->free_known = false;      /* the table may change */
     struct card_apdu a = { 0x00, 0xD6, (uint8_t)(off >> 8), (uint8_t)off, data, len,
                            false, 0, false };
     return card_apdu_run(c, &a, NULL, NULL);
@@ -157,6 +166,15 @@ static int store_repair(struct card *c, struct card_g_store *s)
     return CARD_OK;
 }
 
+static void note_free(struct card *c, const struct card_g_store *s)
+{
+    c->free_refs = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (!s->e[i].alloc)
+            c->free_refs |= 1u << (s->e[i].ref & 15);
+    c->free_known = true;
+}
+
 int card_g_store_read(struct card *c, struct card_g_store *s)
 {
     memset(s, 0, sizeof(*s));
@@ -192,9 +210,48 @@ int card_g_store_read(struct card *c, struct card_g_store *s)
     rv = store_parse(s);
     if (rv == CARD_OK && s->ncert && !store_sound(s))
         rv = store_repair(c, s);
-    if (rv != CARD_OK)
+    if (rv != CARD_OK) {
         card_g_store_free(s);
-    return rv;
+        return rv;
+    }
+    note_free(c, s);
+    return CARD_OK;
+}
+
+int card_g_read_header(struct card *c, uint8_t hdr[G_HDR])
+{
+    int rv = card_g_select_store(c);
+    if (rv != CARD_OK)
+        return rv;
+    size_t got = 0;
+    rv = card_g_read_at(c, 0, hdr, G_HDR, &got);
+    if (rv != CARD_OK)
+        return rv;
+    if (got != G_HDR)
+        return CARD_E_BAD_RESPONSE;
+    /* The table alone: no certificate lies before G_HDR. */
+    struct card_g_store s;
+    memset(&s, 0, sizeof(s));
+    size_t used = (size_t)hdr[0] << 8 | hdr[1];
+    s.buf = hdr;
+    s.used = used < G_HDR ? used : G_HDR;
+    if (used >= 2 && used <= G_FILE_SIZE && store_parse(&s) == CARD_OK)
+        note_free(c, &s);
+    return CARD_OK;
+}
+
+int card_g_free_refs(struct card *c, uint32_t *refs)
+{
+    if (!c->free_known) {
+        uint8_t hdr[G_HDR];
+        int rv = card_g_read_header(c, hdr);
+        if (rv != CARD_OK)
+            return rv;
+        if (!c->free_known)
+            return CARD_E_BAD_RESPONSE;
+    }
+    *refs = c->free_refs;
+    return CARD_OK;
 }
 
 /* The modulus of the key under ref, or CARD_E_NOT_FOUND (6A 88). */

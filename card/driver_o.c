@@ -7,6 +7,7 @@
 
 #include "card/driver_o.h"
 #include "card/tlv.h"
+#include "card/x509.h"
 
 static const uint8_t o_atr[] = {
     0x3B, 0xDD, 0x18, 0x00, 0x81, 0x31, 0xFE, 0x45, 0x80, 0xF9, 0xA0,
@@ -25,12 +26,20 @@ static bool o_match_atr(const uint8_t *atr, size_t len)
     return len == sizeof(o_atr) && !memcmp(atr, o_atr, len);
 }
 
+/* Once per transaction: the EFs this driver selects are the
+ * application's, which stays the current DF (see struct card's sel). */
 int card_o_select_app(struct card *c)
 {
+    if (c->sel == CARD_SEL_O_APP)
+        return CARD_OK;
+    c->sel = CARD_SEL_NONE;
     uint8_t fci[256];
     size_t n = sizeof(fci);
     struct card_apdu a = { 0x00, 0xA4, 0x04, 0x00, awp_aid, sizeof(awp_aid), true, 0, false };
-    return card_apdu_run(c, &a, fci, &n);
+    int rv = card_apdu_run(c, &a, fci, &n);
+    if (rv == CARD_OK)
+        c->sel = CARD_SEL_O_APP;
+    return rv;
 }
 
 static int fcp_size(const uint8_t *fcp, size_t len, size_t *size)
@@ -61,8 +70,22 @@ int card_o_select_ef(struct card *c, uint16_t fid, size_t *size)
     return size ? fcp_size(fcp, n, size) : CARD_OK;
 }
 
-/* Reads len bytes of the current EF; stops early at its end. */
-static int read_binary(struct card *c, uint8_t *buf, size_t len, size_t *got)
+/* The entries read so far end in 00 padding: the rest of the file is
+ * padding too (PKCS#15 directory files, as card_p15_decode reads them). */
+static bool records_end(const uint8_t *buf, size_t n)
+{
+    const uint8_t *p = buf, *end = buf + n;
+    struct card_tlv t;
+    int rv;
+    while ((rv = card_tlv_next(&p, end, &t)) == CARD_OK)
+        ;
+    return rv == CARD_E_NOT_FOUND && p < end && *p == 0x00;
+}
+
+/* Reads len bytes of the current EF; stops early at its end, and for a
+ * directory file (records) at the padding after its last entry. */
+static int read_binary(struct card *c, uint8_t *buf, size_t len, size_t *got,
+                       bool records)
 {
     size_t have = 0;
     size_t chunk = c->max_recv && c->max_recv < O_CHUNK ? c->max_recv : O_CHUNK;
@@ -80,14 +103,14 @@ static int read_binary(struct card *c, uint8_t *buf, size_t len, size_t *got)
         if (sw != 0x9000 && sw != 0x6282)
             return card_sw_to_rv(sw);
         have += n;
-        if (n < want)
+        if (n < want || (records && records_end(buf, have)))
             break;
     }
     *got = have;
     return CARD_OK;
 }
 
-int card_o_read_ef(struct card *c, uint16_t fid, uint8_t **buf, size_t *len)
+static int read_ef(struct card *c, uint16_t fid, uint8_t **buf, size_t *len, bool records)
 {
     size_t size = 0;
     *buf = NULL;
@@ -101,7 +124,7 @@ int card_o_read_ef(struct card *c, uint16_t fid, uint8_t **buf, size_t *len)
     if (!b)
         return CARD_E_HOST_MEMORY;
     size_t got = 0;
-    rv = read_binary(c, b, size, &got);
+    rv = read_binary(c, b, size, &got, records);
     if (rv != CARD_OK) {
         free(b);
         return rv;
@@ -109,6 +132,11 @@ int card_o_read_ef(struct card *c, uint16_t fid, uint8_t **buf, size_t *len)
     *buf = b;
     *len = got;
     return CARD_OK;
+}
+
+int card_o_read_ef(struct card *c, uint16_t fid, uint8_t **buf, size_t *len)
+{
+    return read_ef(c, fid, buf, len, false);
 }
 
 static uint16_t path_fid(const uint8_t *p, size_t n, uint16_t dflt)
@@ -122,7 +150,7 @@ static int read_df(struct card *c, uint16_t fid, enum card_p15_kind kind,
     uint8_t *b;
     size_t len;
     *n = 0;
-    int rv = card_o_read_ef(c, fid, &b, &len);
+    int rv = read_ef(c, fid, &b, &len, true);
     if (rv == CARD_E_NOT_FOUND)
         return CARD_OK;     /* no such directory: no such objects */
     if (rv != CARD_OK)
@@ -132,28 +160,50 @@ static int read_df(struct card *c, uint16_t fid, enum card_p15_kind kind,
     return rv;
 }
 
-int card_o_read_dir(struct card *c, struct card_o_dir *d)
+/* The directory files' IDs, from the ODF (once per connect). */
+static int read_odf(struct card *c)
 {
-    memset(d, 0, sizeof(*d));
+    if (c->have_dirs)
+        return CARD_OK;
     uint8_t *b;
     size_t len;
+    struct card_p15_odf odf;
     int rv = card_o_read_ef(c, 0x5031, &b, &len);
     if (rv != CARD_OK)
         return rv;
-    rv = card_p15_decode_odf(b, len, &d->odf);
+    rv = card_p15_decode_odf(b, len, &odf);
     free(b);
     if (rv != CARD_OK)
         return rv;
-    d->prkdf = path_fid(d->odf.prkdf, d->odf.prkdf_len, 0x7002);
-    d->pukdf = path_fid(d->odf.pukdf, d->odf.pukdf_len, 0x7004);
-    d->cdf = path_fid(d->odf.cdf, d->odf.cdf_len, 0x7005);
-    d->aodf = path_fid(d->odf.aodf, d->odf.aodf_len, 0x7001);
+    c->prkdf = path_fid(odf.prkdf, odf.prkdf_len, 0x7002);
+    c->pukdf = path_fid(odf.pukdf, odf.pukdf_len, 0x7004);
+    c->cdf = path_fid(odf.cdf, odf.cdf_len, 0x7005);
+    c->aodf = path_fid(odf.aodf, odf.aodf_len, 0x7001);
+    c->have_dirs = true;
+    return CARD_OK;
+}
+
+static int read_dir(struct card *c, struct card_o_dir *d, bool pukdf)
+{
+    memset(d, 0, sizeof(*d));
+    int rv = read_odf(c);
+    if (rv != CARD_OK)
+        return rv;
+    d->prkdf = c->prkdf;
+    d->pukdf = c->pukdf;
+    d->cdf = c->cdf;
+    d->aodf = c->aodf;
     rv = read_df(c, d->prkdf, P15_PRKEY, d->prk, &d->nprk);
-    if (rv == CARD_OK)
+    if (rv == CARD_OK && pukdf)
         rv = read_df(c, d->pukdf, P15_PUBKEY, d->puk, &d->npuk);
     if (rv == CARD_OK)
         rv = read_df(c, d->cdf, P15_CERT, d->crt, &d->ncrt);
     return rv;
+}
+
+int card_o_read_dir(struct card *c, struct card_o_dir *d)
+{
+    return read_dir(c, d, true);
 }
 
 int card_o_find(const struct card_p15_obj *o, size_t n, const uint8_t *id, size_t idlen)
@@ -218,14 +268,30 @@ int card_o_read_pubkey(struct card *c, unsigned ref, bool ec, struct card_contai
     return rv;
 }
 
-static int o_read_objects(struct card *c, struct card_objects *out)
+/* The key of a certificate whose iD says it is that key's (iD = SHA-1
+ * of the modulus or point, as this profile makes them): no GET DATA. */
+static bool key_from_cert(const uint8_t *der, size_t len, const struct card_p15_obj *p,
+                          struct card_container *k)
 {
+    if (card_cert_pubkey(der, len, k) == CARD_OK && k->id_len == p->id_len &&
+        !memcmp(k->id, p->id, p->id_len) && (k->type == CARD_KEY_EC_P256) == p->ec)
+        return true;
+    card_container_clear(k);
+    return false;
+}
+
+static int o_read_objects(struct card *c, struct card_objects *out, unsigned flags,
+                          uint64_t *counter, bool *counted)
+{
+    (void)flags;        /* the PrKDF lists pending keys too */
+    (void)counter;
+    (void)counted;      /* the counter is a file of its own */
     struct card_o_dir *d = malloc(sizeof(*d));
     if (!d)
         return CARD_E_HOST_MEMORY;
     int rv = card_o_select_app(c);
     if (rv == CARD_OK)
-        rv = card_o_read_dir(c, d);
+        rv = read_dir(c, d, false);
     if (rv != CARD_OK)
         goto out;
     out->c = calloc(d->nprk ? d->nprk : 1, sizeof(*out->c));
@@ -241,36 +307,44 @@ static int o_read_objects(struct card *c, struct card_objects *out)
             rv = CARD_E_BAD_RESPONSE;
             goto out;
         }
-        rv = card_o_read_pubkey(c, ref, p->ec, k);
-        if (rv == CARD_E_NOT_FOUND) {
-            /* An entry naming no key: nothing to show for it. */
-            card_container_clear(k);
+        /* The certificate first: when it certifies the key its entry
+         * names, the key needs no reading. */
+        int ci = card_o_find(d->crt, d->ncrt, p->id, p->id_len);
+        const struct card_p15_obj *cr = ci < 0 ? NULL : &d->crt[ci];
+        uint8_t *der = NULL;
+        size_t len = 0;
+        if (cr) {
+            rv = card_o_read_ef(c, path_fid(cr->path, cr->path_len, 0), &der, &len);
+            if (rv == CARD_E_NOT_FOUND)
+                cr = NULL;      /* an entry naming no file: no certificate */
+            else if (rv != CARD_OK)
+                goto out;
             rv = CARD_OK;
-            continue;
         }
-        if (rv != CARD_OK) {
-            card_container_clear(k);
-            goto out;
+        if (!cr || !key_from_cert(der, len, p, k)) {
+            rv = card_o_read_pubkey(c, ref, p->ec, k);
+            if (rv == CARD_E_NOT_FOUND) {
+                /* An entry naming no key: nothing to show for it. */
+                card_container_clear(k);
+                free(der);
+                rv = CARD_OK;
+                continue;
+            }
+            if (rv != CARD_OK) {
+                card_container_clear(k);
+                free(der);
+                goto out;
+            }
         }
+        k->ref = ref;
         snprintf(k->label, sizeof(k->label), "%s", p->label);
         k->can_sign = (p->usage & (P15_USAGE_SIGN | P15_USAGE_NONREP |
                                    P15_USAGE_SIGNRECOVER)) != 0;
         k->can_decrypt = !p->ec && (p->usage & (P15_USAGE_DECRYPT |
                                                 P15_USAGE_UNWRAP)) != 0;
         out->n++;
-        int ci = card_o_find(d->crt, d->ncrt, p->id, p->id_len);
-        if (ci < 0)
+        if (!cr)
             continue;       /* pending: no certificate committed yet */
-        const struct card_p15_obj *cr = &d->crt[ci];
-        uint8_t *der;
-        size_t len;
-        rv = card_o_read_ef(c, path_fid(cr->path, cr->path_len, 0), &der, &len);
-        if (rv == CARD_E_NOT_FOUND) {
-            rv = CARD_OK;       /* an entry naming no file: no certificate */
-            continue;
-        }
-        if (rv != CARD_OK)
-            goto out;
         k->cert = der;
         k->cert_len = len;
         if (cr->label[0])
@@ -324,6 +398,8 @@ static int o_init(struct card *c, struct card_info *info)
     c->ext_len = true;
     c->chaining = true;
     c->pin_pad = 8;
+    c->sel = CARD_SEL_NONE;
+    c->have_dirs = false;
     uint8_t mf[] = { 0x3F, 0x00 };
     struct card_apdu sel = { 0x00, 0xA4, 0x00, 0x0C, mf, 2, false, 0, false };
     int rv = card_apdu_run(c, &sel, NULL, NULL);
@@ -369,17 +445,9 @@ static int o_init(struct card *c, struct card_info *info)
     info->rsa_bits_min = 2048;
     info->rsa_bits_max = 2048;
     info->has_ec = info->has_pss = info->has_sha2 = info->has_puk = true;
+    info->cert_labels = true;
     /* The PIN's length rules, from the AODF when it has them. */
-    struct card_p15_odf odf;
-    if (card_o_read_ef(c, 0x5031, &b, &len) != CARD_OK)
-        return CARD_OK;
-    rv = card_p15_decode_odf(b, len, &odf);
-    free(b);
-    if (rv != CARD_OK || odf.aodf_len < 2)
-        return CARD_OK;
-    uint16_t aodf = (uint16_t)(odf.aodf[odf.aodf_len - 2] << 8 |
-                               odf.aodf[odf.aodf_len - 1]);
-    if (card_o_read_ef(c, aodf, &b, &len) != CARD_OK)
+    if (read_odf(c) != CARD_OK || card_o_read_ef(c, c->aodf, &b, &len) != CARD_OK)
         return CARD_OK;
     struct card_p15_obj au[4];
     size_t na = 0;

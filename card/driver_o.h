@@ -12,8 +12,7 @@
 
 /* The AWP application's directory, as read from its files. */
 struct card_o_dir {
-    struct card_p15_odf odf;
-    uint16_t prkdf, pukdf, cdf, aodf;       /* file IDs */
+    uint16_t prkdf, pukdf, cdf, aodf;       /* file IDs, from the ODF */
     struct card_p15_obj prk[O_MAX_OBJS], puk[O_MAX_OBJS], crt[O_MAX_OBJS];
     size_t nprk, npuk, ncrt;
 };
@@ -23,7 +22,7 @@ int card_o_select_app(struct card *c);
 int card_o_select_ef(struct card *c, uint16_t fid, size_t *size);
 /* Reads the whole current EF (size from its FCP); caller frees. */
 int card_o_read_ef(struct card *c, uint16_t fid, uint8_t **buf, size_t *len);
-/* The ODF and the three key/certificate directories. */
+/* The three key/certificate directories (the ODF read once per connect). */
 int card_o_read_dir(struct card *c, struct card_o_dir *d);
 /* The public half of SDO ref: RSA n/e or the EC point; sets id. */
 int card_o_read_pubkey(struct card *c, unsigned ref, bool ec, struct card_container *k);

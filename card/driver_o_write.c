@@ -175,6 +175,8 @@ int card_o_generate_key(struct card *c, enum card_key_type type, unsigned bits,
     out->can_decrypt = !ec;
     key_entry(&d->prk[d->nprk], P15_PRKEY, out, d);
     key_entry(&d->puk[d->npuk], P15_PUBKEY, out, d);
+    /* As reading the objects will show it. */
+    snprintf(out->label, sizeof(out->label), "%s", d->prk[d->nprk].label);
     rv = card_o_write_df(c, d->prkdf, d->prk, d->nprk + 1);
     if (rv != CARD_OK && rv != CARD_E_REMOVED && rv != CARD_E_NO_CARD) {
         /* No entry names the new key: take it back rather than leave a
@@ -286,6 +288,22 @@ out:
     return rv;
 }
 
+/* The CDF entry ci goes (the commit), then its file. */
+static int delete_cert_at(struct card *c, struct card_o_dir *d, int ci)
+{
+    uint8_t path[16];
+    size_t plen = d->crt[ci].path_len;
+    memcpy(path, d->crt[ci].path, plen);
+    drop(d->crt, &d->ncrt, ci);
+    int rv = card_o_write_df(c, d->cdf, d->crt, d->ncrt);
+    if (rv == CARD_OK && plen >= 2) {
+        int r = delete_file(c, (uint16_t)(path[plen - 2] << 8 | path[plen - 1]));
+        if (r != CARD_OK && r != CARD_E_NOT_FOUND)
+            rv = r;
+    }
+    return rv;
+}
+
 int card_o_delete_cert(struct card *c, const uint8_t *id, size_t idlen)
 {
     struct card_o_dir *d = malloc(sizeof(*d));
@@ -297,20 +315,7 @@ int card_o_delete_cert(struct card *c, const uint8_t *id, size_t idlen)
     if (rv != CARD_OK)
         goto out;
     int ci = card_o_find(d->crt, d->ncrt, id, idlen);
-    if (ci < 0) {
-        rv = CARD_E_NOT_FOUND;
-        goto out;
-    }
-    uint8_t path[16];
-    size_t plen = d->crt[ci].path_len;
-    memcpy(path, d->crt[ci].path, plen);
-    drop(d->crt, &d->ncrt, ci);
-    rv = card_o_write_df(c, d->cdf, d->crt, d->ncrt);
-    if (rv == CARD_OK && plen >= 2) {
-        int r = delete_file(c, (uint16_t)(path[plen - 2] << 8 | path[plen - 1]));
-        if (r != CARD_OK && r != CARD_E_NOT_FOUND)
-            rv = r;
-    }
+    rv = ci < 0 ? CARD_E_NOT_FOUND : delete_cert_at(c, d, ci);
 out:
     free(d);
     return rv;
@@ -333,11 +338,9 @@ int card_o_delete_key(struct card *c, const uint8_t *id, size_t idlen)
     }
     unsigned ref = d->prk[pi].key_ref < 0 ? 0 : (unsigned)d->prk[pi].key_ref & 0x7F;
     /* The certificate goes first: a certificate without its key is useless. */
-    if (card_o_find(d->crt, d->ncrt, id, idlen) >= 0) {
-        rv = card_o_delete_cert(c, id, idlen);
-        if (rv != CARD_OK)
-            goto out;
-    }
+    int ci = card_o_find(d->crt, d->ncrt, id, idlen);
+    if (ci >= 0 && (rv = delete_cert_at(c, d, ci)) != CARD_OK)
+        goto out;
     drop(d->prk, &d->nprk, pi);
     rv = card_o_write_df(c, d->prkdf, d->prk, d->nprk);
     int ui = card_o_find(d->puk, d->npuk, id, idlen);

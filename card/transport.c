@@ -49,6 +49,8 @@ int card_transmit_raw(struct card *c, const uint8_t *cmd, size_t len,
     card_trace(">", cmd, len);
     size_t rlen = *resp_len;
     LONG prv = card_io_transmit(c->io, c->proto, cmd, len, resp, &rlen);
+    if (prv != SCARD_S_SUCCESS || rlen > *resp_len || rlen < 2)
+        c->sel = CARD_SEL_NONE, c->free_known = false;     /* the card's state is unknown */
     if (prv != SCARD_S_SUCCESS)
         return card_pcsc_rv(c, prv);
     if (rlen > *resp_len)

@@ -116,7 +116,12 @@ CK_RV p11_create_object(struct p11_session *ss, CK_ATTRIBUTE *tmpl, CK_ULONG n,
     if (rv != CKR_OK)
         return rv;
     const struct card_container *c;
-    if ((rv = find_container(s, der, len, &c)) != CKR_OK) {
+    rv = find_container(s, der, len, &c);
+    /* Its key may be one the objects leave out until asked for. */
+    if (rv == CKR_ATTRIBUTE_VALUE_INVALID && !s->pending && card_lazy_pending(s->card) &&
+        (rv = p11_cache_pending(s)) == CKR_OK)
+        rv = find_container(s, der, len, &c);
+    if (rv != CKR_OK) {
         p11_trace("C_CreateObject: no key on the card matches the certificate");
         goto out;
     }
@@ -139,8 +144,7 @@ CK_RV p11_create_object(struct p11_session *ss, CK_ATTRIBUTE *tmpl, CK_ULONG n,
     if (rv != CKR_OK)
         goto out;
     p11_label_set(s, cid, cidlen, "", 0);      /* the card holds the label now */
-    p11_cache_stale(s);
-    if ((rv = p11_cache_refresh(s)) != CKR_OK)
+    if ((rv = p11_cache_certified(s, (size_t)(c - s->cont.c), der, len, label)) != CKR_OK)
         goto out;
     rv = CKR_DEVICE_ERROR;
     for (size_t i = 0; i < s->nobj; i++) {

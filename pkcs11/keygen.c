@@ -155,7 +155,8 @@ CK_RV p11_generate_key_pair(struct p11_session *ss, CK_MECHANISM *m,
     if (rv != CKR_OK)
         return rv;
 
-    rv = p11_token_begin(s);
+    /* The objects checked first: the new key joins them (p11_cache_added). */
+    rv = p11_token_objects(s);
     if (rv != CKR_OK)
         return rv;
     const struct card_info *ci = card_get_info(s->card);
@@ -203,17 +204,14 @@ CK_RV p11_generate_key_pair(struct p11_session *ss, CK_MECHANISM *m,
     uint8_t id[20];
     size_t idlen = made.id_len < sizeof(id) ? made.id_len : sizeof(id);
     memcpy(id, made.id, idlen);
-    /* The key parts are read again with the cache. */
-    free(made.modulus);
-    free(made.exponent);
-    free(made.ec_point);
-    free(made.cert);
-    if (rv != CKR_OK)
+    if (rv != CKR_OK) {
+        card_container_clear(&made);
         goto out;
-    /* A pending key may leave a profile's counter as it was (G's counts
-     * committed entries only): read the objects again. */
-    p11_cache_stale(s);
-    if ((rv = p11_cache_refresh(s)) != CKR_OK)
+    }
+    /* The new key joins the cached objects as a reading would show it
+     * (a pending key may leave a profile's counter as it was: G's counts
+     * committed entries only). */
+    if ((rv = p11_cache_added(s, &made)) != CKR_OK)
         goto out;
     const CK_ATTRIBUTE *lab = p11_template_find(priv, npriv, CKA_LABEL);
     if (!lab)

@@ -188,6 +188,27 @@ CK_RV p11_get_object_size(struct p11_session *ss, CK_OBJECT_HANDLE h, CK_ULONG *
     return CKR_OK;
 }
 
+/* A search that may match a key the objects leave out (one without a
+ * certificate on a card that finds those only when asked): it may ask
+ * for keys, and names no CKA_ID the objects already hold. */
+static bool wants_pending(const struct p11_slot *s, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+    const CK_ATTRIBUTE *cls = p11_template_find(tmpl, n, CKA_CLASS);
+    if (cls && cls->ulValueLen == sizeof(CK_OBJECT_CLASS)) {
+        CK_OBJECT_CLASS k = *(const CK_OBJECT_CLASS *)cls->pValue;
+        if (k != CKO_PRIVATE_KEY && k != CKO_PUBLIC_KEY)
+            return false;
+    }
+    const CK_ATTRIBUTE *id = p11_template_find(tmpl, n, CKA_ID);
+    if (!id)
+        return true;
+    for (size_t i = 0; i < s->cont.n; i++)
+        if (s->cont.c[i].id_len == id->ulValueLen &&
+            !memcmp(s->cont.c[i].id, id->pValue, id->ulValueLen))
+            return false;
+    return true;
+}
+
 CK_RV p11_find_init(struct p11_session *ss, CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
     struct p11_slot *s = &p11_g.slots[ss->slot];
@@ -201,7 +222,11 @@ CK_RV p11_find_init(struct p11_session *ss, CK_ATTRIBUTE *tmpl, CK_ULONG n)
     CK_RV rv = p11_token_objects(s);
     if (rv != CKR_OK)
         return rv;
+    if (wants_pending(s, tmpl, n))
+        rv = p11_cache_pending(s);
     p11_token_end(s);
+    if (rv != CKR_OK)
+        return rv;
     ss->view = true;
     CK_OBJECT_HANDLE *found = calloc(s->nobj + 1, sizeof(*found));
     if (!found)

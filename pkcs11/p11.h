@@ -129,6 +129,10 @@ struct p11_slot {
      * while the login the card holds stays for new sessions. */
     _Atomic unsigned epoch;
     bool own_change;            /* this process wrote: publish a notice */
+    /* A host looked for keys that have no certificate (a search that may
+     * find a key the objects do not hold, a certificate for such a key):
+     * reads of this card look for them too (card_lazy_pending). */
+    bool pending;
     struct plat_stamp notice;   /* the change notice as last looked at */
     /* A card no driver claimed, at this reader event count: not tried
      * again (APDUs every poll) until a card comes or goes. */
@@ -163,11 +167,21 @@ CK_RV p11_object_attrs_build(const struct card_container *c, enum p11_kind kind,
 /* Brings the object cache up to date (inside a card transaction); once
  * per transaction: a second call in the same one reads nothing. */
 CK_RV p11_cache_refresh(struct p11_slot *s);
+/* After p11_cache_refresh: the objects include keys without a
+ * certificate even on a card that finds them only when asked (profile
+ * G), from now on for this card. */
+CK_RV p11_cache_pending(struct p11_slot *s);
 /* This process changed the card: the next refresh reads the objects. */
 void p11_cache_stale(struct p11_slot *s);
 /* This process deleted container ci's certificate, or (whole) the
  * container: the cache follows without reading the card's objects. */
 CK_RV p11_cache_deleted(struct p11_slot *s, size_t ci, bool whole);
+/* ... made a key: k (a pending key, as card_generate_key gives it) joins
+ * the containers (k is taken, and cleared). */
+CK_RV p11_cache_added(struct p11_slot *s, struct card_container *k);
+/* ... wrote container ci's certificate, with this label. */
+CK_RV p11_cache_certified(struct p11_slot *s, size_t ci, const uint8_t *der, size_t len,
+                          const char *label);
 /* The objects changed under this process (a counter or a notice that is
  * not ours): sessions opened before end at C_GetSessionInfo. */
 void p11_cache_foreign(struct p11_slot *s);

@@ -119,6 +119,7 @@ void p11_slot_drop(struct p11_slot *s, bool close_card)
     s->have_counter = s->checked = false;
     s->logged_in = false;
     s->own_change = false;
+    s->pending = false;
     memset(&s->notice, 0, sizeof(s->notice));
     s->gen++;           /* its sessions are now stale (wrap.c closes them) */
     if (close_card && s->card) {

@@ -1,6 +1,8 @@
 /* test_card_o.c: profile O's driver, every op, against a scripted card. */
 #include "tests/unit/scripted_card.h"
+#include "tests/unit/card_tx.h"
 #include "card/pkcs15.h"
+#include "card/tlv.h"
 
 #include <openssl/sha.h>
 
@@ -17,6 +19,26 @@ static void expect_ef(uint16_t fid, const uint8_t *data, size_t len)
     uint8_t fcp[] = { 0x62, 0x04, 0x80, 0x02, (uint8_t)(len >> 8), (uint8_t)len };
     sc_expect_bin(sel, sizeof(sel), fcp, sizeof(fcp), 0x9000);
     for (size_t have = 0; have < len;) {
+        size_t want = len - have < 256 ? len - have : 256;
+        uint8_t rd[] = { 0x00, 0xB0, (uint8_t)(have >> 8), (uint8_t)have, (uint8_t)want };
+        sc_expect_bin(rd, 5, data + have, want, 0x9000);
+        have += want;
+    }
+}
+
+/* A directory file as the driver reads it: chunks up to the padding
+ * after its last entry (or its end). */
+static void expect_df(uint16_t fid, const uint8_t *data, size_t len)
+{
+    const uint8_t *p = data, *end = data + len;
+    struct card_tlv t;
+    while (card_tlv_next(&p, end, &t) == CARD_OK)
+        ;
+    size_t used = (size_t)(p - data);
+    uint8_t sel[] = { 0x00, 0xA4, 0x01, 0x04, 0x02, (uint8_t)(fid >> 8), (uint8_t)fid, 0x00 };
+    uint8_t fcp[] = { 0x62, 0x04, 0x80, 0x02, (uint8_t)(len >> 8), (uint8_t)len };
+    sc_expect_bin(sel, sizeof(sel), fcp, sizeof(fcp), 0x9000);
+    for (size_t have = 0; have < len && (have <= used || have == 0);) {
         size_t want = len - have < 256 ? len - have : 256;
         uint8_t rd[] = { 0x00, 0xB0, (uint8_t)(have >> 8), (uint8_t)have, (uint8_t)want };
         sc_expect_bin(rd, 5, data + have, want, 0x9000);
@@ -135,13 +157,21 @@ static void close_o(struct card *c)
     card_ctx_free(ctx);
 }
 
+/* The directory as the writers read it (the ODF was read by init). */
 static void expect_dir(void)
 {
     sc_expect(AWP, "90 00");
-    expect_ef(0x5031, odf, odf_len);
-    expect_ef(0x7002, prkdf, 960);
-    expect_ef(0x7004, pukdf, 960);
-    expect_ef(0x7005, cdf, 960);
+    expect_df(0x7002, prkdf, 960);
+    expect_df(0x7004, pukdf, 960);
+    expect_df(0x7005, cdf, 960);
+}
+
+/* ... and as reading the objects does: no public keys' directory. */
+static void expect_dir_objects(void)
+{
+    sc_expect(AWP, "90 00");
+    expect_df(0x7002, prkdf, 960);
+    expect_df(0x7005, cdf, 960);
 }
 
 static void expect_pub_rsa(unsigned ref)
@@ -184,9 +214,11 @@ static void test_read_objects(void **state)
 {
     (void)state;
     struct card *c = open_o();
-    expect_dir();
-    expect_pub_rsa(1);
+    /* The certificate first: it does not certify the key its entry
+     * names (it is no certificate), so the key is read. */
+    expect_dir_objects();
     expect_ef(0x3401, cert, sizeof(cert));
+    expect_pub_rsa(1);
     expect_pub_ec(2);
     struct card_objects o;
     assert_int_equal(card_read_objects(c, &o), CARD_OK);
@@ -202,16 +234,17 @@ static void test_read_objects(void **state)
     assert_null(o.c[1].cert);
     card_objects_clear(&o);
     /* A directory entry whose key or certificate file is gone. */
-    expect_dir();
+    expect_dir_objects();
+    expect_ef(0x3401, cert, sizeof(cert));
     sc_expect_prefix("00 CB 3F FF 0B 4D 09 70 07 BF A0 01", "6A 88");
     expect_pub_ec(2);
     assert_int_equal(card_read_objects(c, &o), CARD_OK);
     assert_int_equal(o.n, 1);
     assert_int_equal(o.c[0].type, CARD_KEY_EC_P256);
     card_objects_clear(&o);
-    expect_dir();
-    expect_pub_rsa(1);
+    expect_dir_objects();
     sc_expect("00 A4 01 04 02 34 01 00", "6A 82");
+    expect_pub_rsa(1);
     expect_pub_ec(2);
     assert_int_equal(card_read_objects(c, &o), CARD_OK);
     assert_int_equal(o.n, 2);
@@ -220,26 +253,25 @@ static void test_read_objects(void **state)
     /* A truncated PrKDF entry. */
     prkdf[5] = 0x7F;
     sc_expect(AWP, "90 00");
-    expect_ef(0x5031, odf, odf_len);
-    expect_ef(0x7002, prkdf, 960);
+    expect_df(0x7002, prkdf, 960);
     assert_int_equal(card_read_objects(c, &o), CARD_E_BAD_RESPONSE);
     build_card();
     /* A public key answer with no 7F49. */
-    sc_expect(AWP, "90 00");
-    expect_ef(0x5031, odf, odf_len);
-    expect_ef(0x7002, prkdf, 960);
-    expect_ef(0x7004, pukdf, 960);
-    expect_ef(0x7005, cdf, 960);
+    expect_dir_objects();
+    expect_ef(0x3401, cert, sizeof(cert));
     sc_expect_prefix("00 CB 3F FF", "7F 48 00 90 00");
     assert_int_equal(card_read_objects(c, &o), CARD_E_BAD_RESPONSE);
     /* A key reference out of range. */
     struct card_p15_obj k;
     key_obj(&k, P15_PRKEY, false, 0x9F);
     enc_df(&k, 1, prkdf);
-    expect_dir();
+    expect_dir_objects();
     assert_int_equal(card_read_objects(c, &o), CARD_E_BAD_RESPONSE);
     build_card();
-    /* The ODF is missing: the card is not what it claims. */
+    /* The ODF is read once per connect; where init could not read it
+     * (as here), with the objects. Missing: the card is not what it
+     * claims. */
+    c->have_dirs = false;
     sc_expect(AWP, "90 00");
     sc_expect("00 A4 01 04 02 50 31 00", "6A 82");
     assert_int_equal(card_read_objects(c, &o), CARD_E_NOT_FOUND);
@@ -501,8 +533,7 @@ static void test_write_delete(void **state)
     expect_dir();
     uint8_t none[20] = { 0 };
     assert_int_equal(card_delete_cert(c, none, 20), CARD_E_NOT_FOUND);
-    /* Delete the key with its certificate. */
-    expect_dir();
+    /* Delete the key with its certificate: the directory read once. */
     expect_dir();
     sc_expect_data("00 A4 01 04 02 70 05 00", fcp, sizeof(fcp), 0x9000);
     sc_expect_prefix("00 D6 00 00 00 03 C0", "90 00");
@@ -529,6 +560,20 @@ static void test_change_counter(void **state)
     sc_expect(AWP, "90 00");
     expect_ef(0x5034, (const uint8_t *)"\x00\x01", 2);
     assert_int_equal(card_change_counter(c, &v), CARD_E_BAD_RESPONSE);
+    /* In one transaction the application stays selected: the objects
+     * read after the counter need no second SELECT. */
+    sc_expect(AWP, "90 00");
+    expect_ef(0x5034, (const uint8_t *)"\x00\x00\x01\x02", 4);
+    assert_int_equal(card_change_counter(c, &v), CARD_OK);
+    expect_df(0x7002, prkdf, 960);
+    expect_df(0x7005, cdf, 960);
+    expect_ef(0x3401, cert, sizeof(cert));
+    expect_pub_rsa(1);
+    expect_pub_ec(2);
+    struct card_objects o;
+    assert_int_equal((card_read_objects)(c, &o), CARD_OK);     /* no new transaction */
+    assert_int_equal(o.n, 2);
+    card_objects_clear(&o);
     close_o(c);
 }
 

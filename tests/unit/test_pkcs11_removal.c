@@ -40,6 +40,7 @@ static void test_transfer_cut_off(void **state)
     sc_expect("00 20 00 01 08 12 34 56 FF FF FF FF FF", "90 00");
     assert_rv(f->C_Login(h, CKU_USER, (CK_UTF8CHAR *)"123456", 6), CKR_OK);
     expect_g_objects();
+    expect_g_probes();      /* keys without a certificate, looked for once */
     CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
     CK_ATTRIBUTE t = { CKA_CLASS, &cls, sizeof(cls) };
     assert_rv(f->C_FindObjectsInit(h, &t, 1), CKR_OK);
