@@ -65,8 +65,9 @@ int cli_ra_run(const struct cli_opts *o, const struct cli_settings *s,
 
 /* conf/cardrenew.conf: key=value, # comments. */
 struct cli_config {
-    char ca_url[512], ca_cert[512], module[512], token[512], exec[512];
+    char ca_url[512], ca_cert[512], ca_tls_trust[512], module[512], token[512], exec[512];
     int renew_days;         /* -1: not set */
+    int ca_timeout;         /* seconds; -1: not set */
 };
 /* Reads path alone; or, if NULL, SYSCONFDIR/cardrenew/cardrenew.conf and
  * then the user's ($XDG_CONFIG_HOME or ~/.config), the user's keys over
@@ -87,12 +88,15 @@ int cli_sysconfdir_for(const char *exe, char *out, size_t outlen);
 
 /* What applies, after precedence: flags > environment > file > default. */
 struct cli_settings {
-    const char *ca_url, *ca_cert, *module, *token, *exec;
+    const char *ca_url, *ca_cert, *ca_tls_trust, *module, *token, *exec;
     int days;
+    int ca_timeout;         /* $CARDRENEW_CA_TIMEOUT, else ca_timeout; 0: default */
 };
 void cli_settings_resolve(const struct cli_opts *o, const struct cli_config *c,
                           const char *env_url, const char *env_cert,
                           struct cli_settings *s);
+/* The CA as renew/ takes it, from the settings. */
+struct renew_ca cli_settings_ca(const struct cli_settings *s);
 
 /* PIN sources: env:VAR, file:PATH, fd:N, pinentry; NULL means the terminal. */
 enum cli_pin_kind { CLI_PIN_TTY, CLI_PIN_ENV, CLI_PIN_FILE, CLI_PIN_FD, CLI_PIN_PINENTRY };

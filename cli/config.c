@@ -20,6 +20,14 @@ static char *strip(char *s)
     return s;
 }
 
+/* Seconds for the CA to answer: 1 to 600; -1 when not that. */
+static int timeout_of(const char *v)
+{
+    char *end;
+    long t = v ? strtol(v, &end, 10) : -1;
+    return v && *v && !*end && t >= 1 && t <= 600 ? (int)t : -1;
+}
+
 int cli_config_parse(const char *text, const char *name, struct cli_config *c,
                      char *err, size_t errlen)
 {
@@ -51,6 +59,8 @@ int cli_config_parse(const char *text, const char *name, struct cli_config *c,
             dst = c->ca_url;
         else if (strcmp(k, "ca_cert") == 0)
             dst = c->ca_cert;
+        else if (strcmp(k, "ca_tls_trust") == 0)
+            dst = c->ca_tls_trust;
         else if (strcmp(k, "module") == 0)
             dst = c->module;
         else if (strcmp(k, "token") == 0)
@@ -67,9 +77,18 @@ int cli_config_parse(const char *text, const char *name, struct cli_config *c,
             }
             c->renew_days = (int)d;
             continue;
+        } else if (strcmp(k, "ca_timeout") == 0) {
+            int t = timeout_of(v);
+            if (t < 0) {
+                snprintf(err, errlen, "%s:%d: ca_timeout must be a number of seconds (1-600)",
+                         name, lineno);
+                return RENEW_E_USAGE;
+            }
+            c->ca_timeout = t;
+            continue;
         } else {
             snprintf(err, errlen, "%s:%d: unknown setting \"%s\" (known: ca_url, ca_cert, "
-                     "renew_days, module, token, exec)", name, lineno, k);
+                     "ca_tls_trust, ca_timeout, renew_days, module, token, exec)", name, lineno, k);
             return RENEW_E_USAGE;
         }
         if (strlen(v) >= 512) {
@@ -104,6 +123,7 @@ static void config_init(struct cli_config *c)
 {
     memset(c, 0, sizeof *c);
     c->renew_days = -1;
+    c->ca_timeout = -1;
 }
 
 int cli_config_load_layers(const char *sys, const char *user, struct cli_config *c,
@@ -155,4 +175,13 @@ void cli_settings_resolve(const struct cli_opts *o, const struct cli_config *c,
     s->token = pick(o->token, NULL, c->token);
     s->exec = pick(o->exec, NULL, c->exec);
     s->days = o->days >= 0 ? o->days : c->renew_days >= 0 ? c->renew_days : RENEW_DEFAULT_DAYS;
+    s->ca_tls_trust = pick(NULL, NULL, c->ca_tls_trust);
+    int env_timeout = timeout_of(getenv("CARDRENEW_CA_TIMEOUT"));
+    s->ca_timeout = env_timeout > 0 ? env_timeout : c->ca_timeout > 0 ? c->ca_timeout : 0;
+}
+
+struct renew_ca cli_settings_ca(const struct cli_settings *s)
+{
+    return (struct renew_ca){ .url = s->ca_url, .cert_file = s->ca_cert,
+                              .timeout = s->ca_timeout, .tls_trust = s->ca_tls_trust };
 }

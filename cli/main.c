@@ -77,12 +77,9 @@ static int do_renew(const struct cli_opts *o, const struct cli_settings *s,
     size_t pin_len = 0;
     struct cli_progress u;
     struct renew_hooks h = { cli_progress_step, on_confirm, cli_progress_debug, &u };
-    struct renew_ca ca = { s->ca_url, s->ca_cert, 0 };
+    struct renew_ca ca = cli_settings_ca(s);
     struct renew_result res;
     struct renew_err e;
-    const char *to = getenv("CARDRENEW_CA_TIMEOUT");
-    if (to)
-        ca.timeout = atoi(to);
     if (!o->yes && !cli_have_tty())
         return cli_fail(RENEW_E_USAGE, "no terminal to confirm the renewal on: add --yes to renew "
                                    "without asking");

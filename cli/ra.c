@@ -64,12 +64,9 @@ static int do_enroll(const struct cli_opts *o, const struct cli_settings *s,
 {
     char pin[CLI_PIN_MAX + 1], secret[CLI_PIN_MAX + 1], err[CLI_ERR_MAX], d[32];
     size_t pin_len = 0, secret_len = 0;
-    struct renew_ca ca = { s->ca_url, s->ca_cert, 0 };
+    struct renew_ca ca = cli_settings_ca(s);
     struct renew_result res;
     struct renew_err e;
-    const char *to = getenv("CARDRENEW_CA_TIMEOUT");
-    if (to)
-        ca.timeout = atoi(to);
     if (cli_secret_read(&ra_secret, o->secret_source, secret, sizeof secret, &secret_len,
                         err, sizeof err))
         return cli_fail(RENEW_E_USAGE, err);
@@ -97,7 +94,7 @@ static int do_cancel(const struct cli_opts *o, const struct cli_settings *s,
 {
     char pin[CLI_PIN_MAX + 1], err[CLI_ERR_MAX];
     size_t pin_len = 0;
-    struct renew_ca ca = { s->ca_url, s->ca_cert, 0 };
+    struct renew_ca ca = cli_settings_ca(s);
     struct renew_err e;
     if (cli_pin_read(o->pin_source, pin, sizeof pin, &pin_len, err, sizeof err))
         return cli_fail(RENEW_E_USAGE, err);
@@ -159,7 +156,7 @@ static int do_repair(const struct cli_opts *o, const struct cli_settings *s,
 {
     char pin[CLI_PIN_MAX + 1], err[CLI_ERR_MAX];
     size_t pin_len = 0;
-    struct renew_ca ca = { s->ca_url, s->ca_cert, 0 };
+    struct renew_ca ca = cli_settings_ca(s);
     struct renew_err e;
     if (cli_pin_read(o->pin_source, pin, sizeof pin, &pin_len, err, sizeof err))
         return cli_fail(RENEW_E_USAGE, err);

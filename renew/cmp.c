@@ -14,6 +14,7 @@
 #include <openssl/x509_vfy.h>
 #include "renew/cmp.h"
 #include "renew/judge.h"
+#include "renew/tls.h"
 
 #define DEFAULT_TIMEOUT 20
 
@@ -38,13 +39,7 @@ int renew_cmp_url_parse(const struct renew_ca *ca, struct renew_cmp_url *u, stru
         !OSSL_HTTP_parse_url(ca->url, &u->ssl, NULL, &u->host, &u->port, &portnum,
                              &u->path, NULL, NULL)) {
         ERR_clear_error();
-        return renew_fail(e, RENEW_E_USAGE, "the CA URL \"%s\" is not a valid http URL: check --ca or ca_url", ca->url);
-    }
-    if (u->ssl) {
-        renew_cmp_url_free(u);
-        return renew_fail(e, RENEW_E_USAGE,
-                          "the CA URL %s uses https, which is not supported here: use the CA's http CMP URL",
-                          ca->url);
+        return renew_fail(e, RENEW_E_USAGE, "the CA URL \"%s\" is not a valid http or https URL: check --ca or ca_url", ca->url);
     }
     return 0;
 }
@@ -73,7 +68,11 @@ int renew_ca_usable(const struct renew_ca *ca, struct renew_err *e)
     int rc = renew_cmp_url_parse(ca, &u, e);
     if (rc)
         return rc;
+    struct renew_tls *t = u.ssl ? renew_tls_new(&u, ca, DEFAULT_TIMEOUT, e) : NULL;
     renew_cmp_url_free(&u);
+    if (u.ssl && !t)
+        return e->code;
+    renew_tls_free(t);
     X509_STORE *st = renew_trust_load(ca->cert_file, e);
     X509_STORE_free(st);
     return st ? 0 : e->code;
@@ -107,9 +106,18 @@ int renew_cmp_reachable(const struct renew_ca *ca, struct renew_err *e)
         return renew_fail(e, RENEW_E_USAGE, "the proxy \"%s\" (http_proxy) is not a valid "
                           "URL: fix http_proxy or set no_proxy for the CA", proxy ? proxy : "");
     }
+    int timeout = ca->timeout > 0 ? ca->timeout : DEFAULT_TIMEOUT;
     BIO *b = BIO_new_connect(hp);
-    int ok = b && BIO_set_nbio(b, 1) > 0 &&
-             connect_once(b, ca->timeout > 0 ? ca->timeout : DEFAULT_TIMEOUT);
+    int ok = b && BIO_set_nbio(b, 1) > 0 && connect_once(b, timeout);
+    if (ok && u.ssl) {
+        /* The TLS handshake too: a CA whose certificate is not trusted is
+         * found before the card is touched. */
+        struct renew_tls *t = renew_tls_new(&u, ca, timeout, e);
+        rc = t ? renew_tls_check(t, b, ca->url, e) : e->code;
+        renew_tls_free(t);
+        renew_cmp_url_free(&u);
+        return rc;
+    }
     BIO_free_all(b);
     ERR_clear_error();
     renew_cmp_url_free(&u);
@@ -188,6 +196,18 @@ OSSL_CMP_CTX *renew_cmp_ctx_new(const struct renew_ca *ca, int digest_nid,
         ctx = NULL;
         renew_fail(e, RENEW_E_TOKEN, "cannot set up the CMP request (out of memory?): close other programs and retry");
     }
+    if (ctx && u.ssl) {
+        /* OSSL_CMP uses TLS when its http callback has an argument. */
+        struct renew_tls *t = renew_tls_new(&u, ca, timeout, e);
+        if (!t || !OSSL_CMP_CTX_set_http_cb(ctx, renew_tls_cb) ||
+            !OSSL_CMP_CTX_set_http_cb_arg(ctx, t)) {
+            if (t)
+                renew_fail(e, RENEW_E_TOKEN, "cannot set up the CMP request (out of memory?): close other programs and retry");
+            renew_tls_free(t);
+            OSSL_CMP_CTX_free(ctx);
+            ctx = NULL;
+        }
+    }
 out:
     renew_cmp_url_free(&u);
     return ctx;
@@ -215,6 +235,8 @@ void renew_cmp_ctx_free(OSSL_CMP_CTX *ctx)
 {
     ERR_clear_error();
     log_hooks = NULL;
+    if (ctx)
+        renew_tls_free(OSSL_CMP_CTX_get_http_cb_arg(ctx));
     OSSL_CMP_CTX_free(ctx);
 }
 

@@ -104,12 +104,14 @@ int renew_diagnose(const struct renew_target *t, char *pin, size_t pin_len,
 
 /* --renew */
 struct renew_ca {
-    const char *url;        /* http://host:port/path */
+    const char *url;        /* http://host:port/path or https:// */
     const char *cert_file;  /* PEM trust anchor(s) */
     int timeout;            /* seconds per message; 0: default */
+    const char *tls_trust;  /* https: PEM file of the CA(s) its TLS certificate
+                             * must chain to; NULL: the system's store */
 };
 
-/* The CA settings are usable (an http URL, a readable CA certificate):
+/* The CA settings are usable (an http(s) URL, a readable CA certificate):
  * checked before anything touches the card. RENEW_E_USAGE otherwise. */
 int renew_ca_usable(const struct renew_ca *ca, struct renew_err *e);
 

@@ -1,7 +1,8 @@
 #!/bin/sh
-# OpenSSL for the Windows build: libcrypto.a cross-built with mingw-w64 from
-# Debian's own source package, its version pinned. Built once into
-#   $1 (e.g. build/win64/openssl): include/ and libcrypto.a
+# OpenSSL for the Windows build: libcrypto.a and libssl.a (the CLI's https
+# CA URLs) cross-built with mingw-w64 from Debian's own source package, its
+# version pinned. Built once into
+#   $1 (e.g. build/win64/openssl): include/, libcrypto.a and libssl.a
 # and kept there, so a second `make windows` does not rebuild it.
 # CARDRENEW_OPENSSL_VERSION overrides the pinned version (it must be in the
 # mirror). CARDRENEW_WIN_CACHE (optional, outside the clone) keeps a copy of the
@@ -12,10 +13,10 @@ out=$1
 arch=${2:-mingw64}
 prefix=${3:-x86_64-w64-mingw32-}
 VERSION=${CARDRENEW_OPENSSL_VERSION:-3.0.20-1~deb12u2}
-[ -f "$out/libcrypto.a" ] && [ -f "$out/include/openssl/opensslv.h" ] && exit 0
+[ -f "$out/libcrypto.a" ] && [ -f "$out/libssl.a" ] && [ -f "$out/include/openssl/opensslv.h" ] && exit 0
 
 cache=${CARDRENEW_WIN_CACHE:-}
-if [ -n "$cache" ] && [ -f "$cache/$VERSION-$arch/libcrypto.a" ]; then
+if [ -n "$cache" ] && [ -f "$cache/$VERSION-$arch/libssl.a" ]; then
     echo "openssl: $VERSION ($arch) from $cache"
     mkdir -p "$out" && cp -r "$cache/$VERSION-$arch/." "$out/"
     exit 0
@@ -55,7 +56,7 @@ echo "openssl: building $VERSION for $arch (several minutes, once)"
      --cross-compile-prefix="$prefix" >/dev/null &&
  make -s -j"$(nproc)" build_libs >/dev/null)
 rm -rf "$out" && mkdir -p "$out"
-cp "$src/libcrypto.a" "$out/"
+cp "$src/libcrypto.a" "$src/libssl.a" "$out/"
 cp -r "$src/include" "$out/include"
 rm -rf "$work"
 if [ -n "$cache" ] && mkdir -p "$cache/$VERSION-$arch" 2>/dev/null; then

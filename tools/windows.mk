@@ -35,10 +35,11 @@ wobj = $(patsubst %.c,$(W)/obj/%.o,$(1))
 .DELETE_ON_ERROR:
 windows: $(W)/cardrenew-pkcs11.dll $(W)/cardrenew.exe $(if $(shell command -v wixl),$(W)/cardrenew.msi)
 
-$(OPENSSL)/libcrypto.a:
+# One run of the script makes both (a tree from before libssl.a reruns it).
+$(OPENSSL)/libcrypto.a $(OPENSSL)/libssl.a &:
 	tools/win-openssl.sh $(OPENSSL) mingw64 $(HOST)-
 
-$(W)/obj/%.o: %.c $(OPENSSL)/libcrypto.a
+$(W)/obj/%.o: %.c $(OPENSSL)/libcrypto.a $(OPENSSL)/libssl.a
 	@mkdir -p $(dir $@)
 	$(WCC) $(W_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -47,7 +48,7 @@ $(W)/cardrenew-pkcs11.dll: $(call wobj,$(W_P11_SRC) $(W_CARD_SRC)) pkcs11/cardre
 	    pkcs11/cardrenew-pkcs11.def $(OPENSSL)/libcrypto.a $(W_SYSLIBS)
 
 $(W)/cardrenew.exe: $(call wobj,$(W_CLI_SRC) $(W_RENEW_SRC))
-	$(WCC) -s $(W_STATIC) -o $@ $^ $(OPENSSL)/libcrypto.a $(W_SYSLIBS)
+	$(WCC) -s $(W_STATIC) -o $@ $^ $(OPENSSL)/libssl.a $(OPENSSL)/libcrypto.a $(W_SYSLIBS)
 
 # The installer (tools/cardrenew.wxs), when Debian's wixl is installed.
 W_VERSION = $(shell sed -n 's/^\#define CLI_VERSION "\(.*\)"/\1/p' cli/cli.h)

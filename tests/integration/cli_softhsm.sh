@@ -138,7 +138,7 @@ after=$(p11 --login --pin "$PIN" --list-objects | grep -c Object)
 [ "$before" = "$after" ] || fail "an unconfirmed renewal changed the token"
 # Settings that cannot work are refused before the PIN or the card: exit 1.
 expect 1 "--ca not a URL" "$CLI" --renew --yes --module "$MOD" --pin-source env:PIN --ca 'not a url'
-grep -q "not a valid http URL" "$T/err" || fail "--ca not a URL: $(cat "$T/err")"
+grep -q "not a valid http or https URL" "$T/err" || fail "--ca not a URL: $(cat "$T/err")"
 expect 1 "--ca-cert missing" "$CLI" --renew --yes --module "$MOD" --pin-source env:PIN \
     --ca-cert "$T/no-such.pem"
 grep -q "cannot read a CA certificate" "$T/err" || fail "--ca-cert missing: $(cat "$T/err")"

@@ -47,6 +47,43 @@ static void test_parse_errors(void **state)
                      RENEW_E_USAGE);
 }
 
+/* The CA's TLS trust and timeout: read, checked, and the environment's
+ * timeout over the file's; all of it handed to renew/ as one struct. */
+static void test_ca_settings(void **state)
+{
+    (void)state;
+    struct cli_config c;
+    struct cli_opts o = { .days = -1 };
+    struct cli_settings s;
+    char err[CLI_ERR_MAX];
+    memset(&c, 0, sizeof c);
+    c.renew_days = c.ca_timeout = -1;
+    assert_int_equal(cli_config_parse("ca_url = https://ca/cmp\nca_tls_trust = /etc/tls.pem\n"
+                                      "ca_timeout = 45\n", "t", &c, err, sizeof err), 0);
+    assert_string_equal(c.ca_tls_trust, "/etc/tls.pem");
+    assert_int_equal(c.ca_timeout, 45);
+    unsetenv("CARDRENEW_CA_TIMEOUT");
+    cli_settings_resolve(&o, &c, NULL, NULL, &s);
+    struct renew_ca ca = cli_settings_ca(&s);
+    assert_string_equal(ca.url, "https://ca/cmp");
+    assert_string_equal(ca.tls_trust, "/etc/tls.pem");
+    assert_int_equal(ca.timeout, 45);
+    setenv("CARDRENEW_CA_TIMEOUT", "7", 1);
+    cli_settings_resolve(&o, &c, NULL, NULL, &s);
+    assert_int_equal(cli_settings_ca(&s).timeout, 7);
+    unsetenv("CARDRENEW_CA_TIMEOUT");
+    c.ca_timeout = -1;
+    cli_settings_resolve(&o, &c, NULL, NULL, &s);
+    assert_int_equal(cli_settings_ca(&s).timeout, 0);     /* renew/'s default */
+    static const char *bad[] = { "0", "601", "soon", "" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[64];
+        snprintf(text, sizeof text, "ca_timeout = %s\n", bad[i]);
+        assert_int_equal(cli_config_parse(text, "f", &c, err, sizeof err), RENEW_E_USAGE);
+        assert_non_null(strstr(err, "ca_timeout"));
+    }
+}
+
 static void test_precedence(void **state)
 {
     (void)state;
@@ -160,6 +197,7 @@ int main(void)
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_load),
         cmocka_unit_test(test_layers),
+        cmocka_unit_test(test_ca_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
