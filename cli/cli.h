@@ -14,6 +14,9 @@
 #define CLI_VERSION "0.1.0"
 #define CLI_PIN_MAX 64
 #define CLI_ERR_MAX 256
+/* The "version" of every --json record (cardrenew(1), JSON OUTPUT): raised
+ * only when a field changes meaning or goes; new fields keep it. */
+#define CLI_JSON_VERSION 1
 
 enum cli_cmd { CLI_NONE, CLI_STATUS, CLI_CHECK, CLI_RENEW, CLI_DIAGNOSE, CLI_HELP, CLI_VERSION_CMD,
                CLI_ENROLL, CLI_CANCEL, CLI_UNBLOCK, CLI_REPAIR };

@@ -204,8 +204,8 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
                               "see cardrenew --help)");
         return RENEW_E_USAGE;
     }
-    if (o->json && (o->cmd == CLI_CHECK || o->cmd == CLI_RENEW)) {
-        snprintf(err, errlen, "--json goes with --status and --diagnose; --check and --renew "
+    if (o->json && o->cmd != CLI_STATUS && o->cmd != CLI_DIAGNOSE) {
+        snprintf(err, errlen, "--json goes with --status and --diagnose; the other commands "
                               "answer with their exit code (see cardrenew(1))");
         return RENEW_E_USAGE;
     }

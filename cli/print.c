@@ -49,7 +49,8 @@ void cli_print_status(FILE *f, const struct renew_cert_info *c, size_t n, bool j
             cli_iso_date(c[i].not_before, nb, sizeof nb);
             cli_iso_date(c[i].not_after, na, sizeof na);
             fputs(i ? ",\n {" : "\n {", f);
-            fputs("\"serial\": ", f); json_str(f, c[i].serial);
+            fprintf(f, "\"version\": %d, \"serial\": ", CLI_JSON_VERSION);
+            json_str(f, c[i].serial);
             fputs(", \"family\": ", f); json_str(f, c[i].family);
             fputs(", \"token_label\": ", f); json_str(f, c[i].token_label);
             fputs(", \"label\": ", f); json_str(f, c[i].label);
@@ -159,7 +160,8 @@ void cli_print_findings(FILE *f, const struct renew_finding *v, size_t n, bool j
         fputs("[", f);
         for (size_t i = 0; i < n; i++) {
             fputs(i ? ",\n {" : "\n {", f);
-            fputs("\"serial\": ", f); json_str(f, v[i].serial);
+            fprintf(f, "\"version\": %d, \"serial\": ", CLI_JSON_VERSION);
+            json_str(f, v[i].serial);
             fprintf(f, ", \"code\": %d, \"problem\": ", v[i].code); json_str(f, v[i].what);
             fputs(", \"what_to_do\": ", f); json_str(f, v[i].todo);
             fputs("}", f);

@@ -89,6 +89,7 @@ c = v[0]
 for k in ("serial", "family", "label", "not_before", "not_after", "days_left", "state"):
     assert k in c, k
 assert c["state"] == "Expiring" and 18 <= c["days_left"] <= 20 and c["label"] == "Jane Doe", c
+assert c["version"] == 1 and list(c)[0] == "version", c
 EOF
 expect 2 "--token that matches nothing" "$CLI" --status --module "$MOD" --token "pkcs11:token=Other"
 

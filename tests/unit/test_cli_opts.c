@@ -126,6 +126,14 @@ static void test_short_usage_errors(void **state)
     assert_int_equal(parse(&o, err, "-r", "-p", "123456", NULL), RENEW_E_USAGE);
     assert_non_null(strstr(err, "never the PIN"));
     assert_int_equal(parse(&o, err, "-s", "--", "-c", NULL), RENEW_E_USAGE);
+    /* JSON where there is some, a refusal elsewhere. */
+    assert_int_equal(parse(&o, err, "--diagnose", "-j", NULL), 0);
+    static const char *no_json[] = { "--check", "--renew", "--repair", "--cancel", "--unblock" };
+    for (size_t i = 0; i < sizeof no_json / sizeof no_json[0]; i++) {
+        assert_int_equal(parse(&o, err, no_json[i], "--json", "--reason", "superseded", NULL),
+                         RENEW_E_USAGE);
+        assert_non_null(strstr(err, "--json goes with --status and --diagnose"));
+    }
 }
 
 /* The RA's commands: their options go with them alone, secrets never as

@@ -1,9 +1,12 @@
-/* Dates as the CIS profile page shows them, and the --check line. */
+/* Dates as the CIS profile page shows them, the --check line, and the
+ * --json records with their "version". */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cli/cli.h"
 
@@ -57,12 +60,67 @@ static void test_check_line_never_promises_a_refused_renewal(void **state)
     assert_non_null(strstr(line, "unblock"));
 }
 
+/* Runs print into a memory stream; the caller frees the text. */
+static char *printed(void (*print)(FILE *, const void *, size_t, bool), const void *v, size_t n)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    print(f, v, n, true);
+    fclose(f);
+    return text;
+}
+
+static void status_json(FILE *f, const void *v, size_t n, bool json)
+{
+    cli_print_status(f, v, n, json);
+}
+
+static void findings_json(FILE *f, const void *v, size_t n, bool json)
+{
+    cli_print_findings(f, v, n, json);
+}
+
+/* How many times needle stands in text. */
+static int count(const char *text, const char *needle)
+{
+    int k = 0;
+    for (const char *p = text; (p = strstr(p, needle)); p++)
+        k++;
+    return k;
+}
+
+/* Every record of both JSON outputs opens with the version; the array
+ * stays the top level, as scripts read it. */
+static void test_json_version(void **state)
+{
+    (void)state;
+    struct renew_cert_info c[2] = { { .serial = "5124000004254900", .not_after = 1574294400 },
+                                    { .serial = "4082C10C1A222820", .not_after = 1574294400 } };
+    struct renew_finding v[1] = { { .code = 10, .serial = "5124000004254900",
+                                    .what = "renewal due", .todo = "run cardrenew --renew" } };
+    char want[32];
+    snprintf(want, sizeof want, "{\"version\": %d, \"serial\": ", CLI_JSON_VERSION);
+    char *t = printed(status_json, c, 2);
+    assert_int_equal(t[0], '[');
+    assert_int_equal(count(t, want), 2);
+    assert_int_equal(count(t, "\"version\""), 2);
+    free(t);
+    t = printed(findings_json, v, 1);
+    assert_int_equal(t[0], '[');
+    assert_int_equal(count(t, want), 1);
+    free(t);
+    assert_int_equal(CLI_JSON_VERSION, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_date),
         cmocka_unit_test(test_check_line),
         cmocka_unit_test(test_check_line_never_promises_a_refused_renewal),
+        cmocka_unit_test(test_json_version),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
