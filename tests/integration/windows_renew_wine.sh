@@ -13,6 +13,9 @@
 #  - after each rerun the card, read on Linux through pcscd by
 #    tests/fault/cred.sh (our .so and OpenSSL), holds exactly one working
 #    credential, valid ~2 years, whose certificate serial is new;
+#  - --check --notify prints the reminder; --pin-source pinentry is a usage
+#    error; --exec after a renewal says hooks are not available (exit 12)
+#    and the card is renewed all the same;
 #  - --check then says fine (exit 0), and the PIN is never printed.
 # Once (profile G): build/win64/cardrenew.msi installs both files in
 # C:\Program Files\cardrenew and registers the module for Firefox (the
@@ -103,6 +106,13 @@ fi
 
 exe check --check; rc=$?
 [ $rc = 10 ] || fail "--check before: exit $rc, want 10: $(cat check.out)"
+# The reminder is a console message; pinentry is refused, saying what to use.
+exe remind --check --notify; rc=$?
+[ $rc = 10 ] && grep -q '^Smartcard expiry notification: .* Renew it now with cardrenew --renew' remind.out ||
+    fail "--check --notify: exit $rc: $(cat remind.out)"
+exe pinentry --renew --yes --pin-source pinentry; rc=$?
+[ $rc = 1 ] && grep -q 'pinentry is not available on Windows.*env:VAR' pinentry.out ||
+    fail "--pin-source pinentry: exit $rc: $(cat pinentry.out)"
 exe status --status; rc=$?
 creds before || fail "no working credential before: $(cat before.cred)"
 serial=$(sed -n 's/.*serial=//p' before.cred)
@@ -142,6 +152,15 @@ for point in keygen-unsaved:* keygen:keygen cmp:keygen journal:issued write:issu
     [ "$(journal_state)" = done ] || fail "after the rerun at $step: journal state $(journal_state)"
     echo "  [$P] killed after $step (exit 137, journal $got${held:+ holding $held}), rerun renewed: certificate $new"
 done
+
+# No hooks on Windows: asked for, a renewal says so and exits 12, renewed.
+exe hook --renew --force --yes --pin-source env:CARDRENEW_PIN --exec 'echo renewed'; rc=$?
+[ $rc = 12 ] && grep -q 'not available on Windows: "echo renewed" was not run' hook.out ||
+    fail "--exec: exit $rc, want 12: $(cat hook.out)"
+creds hook && new=$(awk '/^cred/ && $2 >= 700 {print $3}' hook.cred) && [ -n "$new" ] &&
+    grep -q '^objects certs=1 keys=1 ' hook.cred || fail "--exec: not renewed: $(cat hook.cred)"
+case " $(echo $seen) " in *" $new "*) fail "--exec: certificate $new is not new" ;; esac
+echo "  [$P] --check --notify reminds on the console; pinentry refused; --exec refused after renewing"
 
 exe after --check; rc=$?
 [ $rc = 0 ] || fail "--check after: exit $rc: $(cat after.out)"
