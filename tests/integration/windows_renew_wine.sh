@@ -13,6 +13,9 @@
 #  - after each rerun the card, read on Linux through pcscd by
 #    tests/fault/cred.sh (our .so and OpenSSL), holds exactly one working
 #    credential, valid ~2 years, whose certificate serial is new;
+#  - a renewal with the PIN typed at the console (a pseudo-terminal, which
+#    Wine makes the console; tests/win/console_pin.py): prompted, the PIN
+#    never shown, renewed;
 #  - --check --notify prints the reminder; --pin-source pinentry is a usage
 #    error; --exec after a renewal says hooks are not available (exit 12)
 #    and the card is renewed all the same;
@@ -152,6 +155,19 @@ for point in keygen-unsaved:* keygen:keygen cmp:keygen journal:issued write:issu
     [ "$(journal_state)" = done ] || fail "after the rerun at $step: journal state $(journal_state)"
     echo "  [$P] killed after $step (exit 137, journal $got${held:+ holding $held}), rerun renewed: certificate $new"
 done
+
+# The PIN typed at the console (a pseudo-terminal, Wine's console): asked
+# for, never shown, and the renewal done with it.
+python3 "$repo/tests/win/console_pin.py" "$CARDRENEW_PIN" \
+    wine cardrenew.exe --renew --force --yes >console.out 2>&1; rc=$?
+grep -q 'Smartcard passcode (PIN):' console.out && grep -q 'now renewed' console.out &&
+    [ $rc = 0 ] || fail "the console PIN prompt: exit $rc: $(cat console.out)"
+grep -q -- "$CARDRENEW_PIN" console.out && fail "the PIN typed at the console was shown"
+creds console && new=$(awk '/^cred/ && $2 >= 700 {print $3}' console.cred) && [ -n "$new" ] ||
+    fail "the console renewal: $(cat console.cred)"
+case " $(echo $seen) " in *" $new "*) fail "the console renewal: certificate $new is not new" ;; esac
+seen="$seen $new"
+echo "  [$P] the PIN typed at the console, not shown: renewed, certificate $new"
 
 # No hooks on Windows: asked for, a renewal says so and exits 12, renewed.
 exe hook --renew --force --yes --pin-source env:CARDRENEW_PIN --exec 'echo renewed'; rc=$?
