@@ -1,9 +1,11 @@
-# make windows: the module and the CLI cross-built for 64-bit Windows with
-# mingw-w64, into build/win64/. Each layer's plat_win.c is its platform
-# seam; card/win/ stands in for pcsc-lite's <PCSC/winscard.h>. OpenSSL is
-# linked statically from tools/win-openssl.sh (Debian's source package,
-# built once into build/win64/openssl); winpthreads and libgcc statically
-# too, so the DLL imports Windows' own DLLs alone.
+# make windows: the module (cardrenew-pkcs11.dll) and the CLI
+# (cardrenew.exe) cross-built for 64-bit Windows with mingw-w64, into
+# build/win64/, and cardrenew.msi when wixl is installed. Each layer's
+# plat_win.c is its platform seam; card/win/ stands in for pcsc-lite's
+# <PCSC/winscard.h>. OpenSSL is linked statically from tools/win-openssl.sh
+# (Debian's source package, built once into build/win64/openssl);
+# winpthreads and libgcc statically too, so both import Windows' own DLLs
+# alone.
 W       := build/win64
 HOST    := x86_64-w64-mingw32
 WCC     := $(HOST)-gcc

@@ -18,7 +18,7 @@
 
 static int failed;
 
-/* renew/p11.c's, which brings p11-kit's URI code with it: the same here. */
+/* renew/p11.c's, which brings the whole PKCS#11 client with it: the same here. */
 int renew_fail(struct renew_err *e, int code, const char *fmt, ...)
 {
     va_list ap;
