@@ -187,7 +187,7 @@ int card_ctx_reader_events(struct card_ctx *ctx, const char *reader,
  * CARD_E_UNSUPPORTED. Call them between card_begin and card_end. */
 int card_change_counter(struct card *c, uint64_t *counter);
 /* Another program changed the card: forget what reading it taught the
- * driver (profile G: which key references were empty). */
+ * driver (profile G: which key references were empty, which held a key). */
 void card_forget_probes(struct card *c);
 /* Every object, pending keys included (card_read_objects_ex with
  * CARD_READ_PENDING). */
