@@ -7,7 +7,6 @@
 
 #include "card/driver_o.h"
 #include "card/tlv.h"
-#include "card/x509.h"
 
 static const uint8_t o_atr[] = {
     0x3B, 0xDD, 0x18, 0x00, 0x81, 0x31, 0xFE, 0x45, 0x80, 0xF9, 0xA0,
@@ -268,18 +267,6 @@ int card_o_read_pubkey(struct card *c, unsigned ref, bool ec, struct card_contai
     return rv;
 }
 
-/* The key of a certificate whose iD says it is that key's (iD = SHA-1
- * of the modulus or point, as this profile makes them): no GET DATA. */
-static bool key_from_cert(const uint8_t *der, size_t len, const struct card_p15_obj *p,
-                          struct card_container *k)
-{
-    if (card_cert_pubkey(der, len, k) == CARD_OK && k->id_len == p->id_len &&
-        !memcmp(k->id, p->id, p->id_len) && (k->type == CARD_KEY_EC_P256) == p->ec)
-        return true;
-    card_container_clear(k);
-    return false;
-}
-
 static int o_read_objects(struct card *c, struct card_objects *out, unsigned flags,
                           uint64_t *counter, bool *counted)
 {
@@ -307,8 +294,8 @@ static int o_read_objects(struct card *c, struct card_objects *out, unsigned fla
             rv = CARD_E_BAD_RESPONSE;
             goto out;
         }
-        /* The certificate first: when it certifies the key its entry
-         * names, the key needs no reading. */
+        /* The key is read from the card even where a certificate names
+         * it: a key replaced under its entry must show as not matching. */
         int ci = card_o_find(d->crt, d->ncrt, p->id, p->id_len);
         const struct card_p15_obj *cr = ci < 0 ? NULL : &d->crt[ci];
         uint8_t *der = NULL;
@@ -319,22 +306,19 @@ static int o_read_objects(struct card *c, struct card_objects *out, unsigned fla
                 cr = NULL;      /* an entry naming no file: no certificate */
             else if (rv != CARD_OK)
                 goto out;
-            rv = CARD_OK;
         }
-        if (!cr || !key_from_cert(der, len, p, k)) {
-            rv = card_o_read_pubkey(c, ref, p->ec, k);
-            if (rv == CARD_E_NOT_FOUND) {
-                /* An entry naming no key: nothing to show for it. */
-                card_container_clear(k);
-                free(der);
-                rv = CARD_OK;
-                continue;
-            }
-            if (rv != CARD_OK) {
-                card_container_clear(k);
-                free(der);
-                goto out;
-            }
+        rv = card_o_read_pubkey(c, ref, p->ec, k);
+        if (rv == CARD_E_NOT_FOUND) {
+            /* An entry naming no key: nothing to show for it. */
+            card_container_clear(k);
+            free(der);
+            rv = CARD_OK;
+            continue;
+        }
+        if (rv != CARD_OK) {
+            card_container_clear(k);
+            free(der);
+            goto out;
         }
         k->ref = ref;
         snprintf(k->label, sizeof(k->label), "%s", p->label);

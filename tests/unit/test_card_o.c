@@ -214,8 +214,8 @@ static void test_read_objects(void **state)
 {
     (void)state;
     struct card *c = open_o();
-    /* The certificate first: it does not certify the key its entry
-     * names (it is no certificate), so the key is read. */
+    /* The certificate, then the key, read from the card whatever the
+     * certificate says. */
     expect_dir_objects();
     expect_ef(0x3401, cert, sizeof(cert));
     expect_pub_rsa(1);
