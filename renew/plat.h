@@ -68,6 +68,13 @@ int renew_plat_read_own(const char *path, size_t max, char **text, size_t *len);
 /* Moves from to to, which must not exist (EEXIST: nothing is replaced). */
 int renew_plat_move_new(const char *from, const char *to);
 
+/* The system's trusted roots, for an https CA without ca_tls_trust, added
+ * to store: OpenSSL's default paths (the distribution's store) on Linux;
+ * Windows' own "ROOT" certificate store on Windows, where OpenSSL's
+ * default paths name no folder that exists. 1, or 0 when none was added. */
+struct x509_store_st;
+int renew_plat_default_trust(struct x509_store_st *store);
+
 /* Ends the process at once, as an outside kill would (the test hook that
  * cuts a renewal after a step): SIGKILL, exit status 137; on Windows
  * TerminateProcess with exit code 137. */

@@ -10,6 +10,7 @@
 
 #include <string.h>
 #include <p11-kit/p11-kit.h>
+#include <openssl/x509.h>
 
 #include "renew/plat.h"
 #include "renew/renew.h"
@@ -232,6 +233,11 @@ int renew_plat_move_new(const char *from, const char *to)
     if (link(from, to) != 0)
         return errno;
     return unlink(from) != 0 ? errno : 0;
+}
+
+int renew_plat_default_trust(X509_STORE *store)
+{
+    return X509_STORE_set_default_paths(store);
 }
 
 void renew_plat_kill_self(void)

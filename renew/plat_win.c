@@ -1,5 +1,9 @@
 /* plat_win.c: renew/plat.h on Windows. */
+#include <openssl/err.h>
+#include <openssl/x509.h>
+/* After OpenSSL's headers: wincrypt.h defines X509_NAME and others. */
 #include <windows.h>
+#include <wincrypt.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <io.h>
@@ -263,6 +267,23 @@ int renew_plat_move_new(const char *from, const char *to)
 {
     /* Without MOVEFILE_REPLACE_EXISTING an existing 'to' is an error. */
     return MoveFileExA(from, to, MOVEFILE_WRITE_THROUGH) ? 0 : werr();
+}
+
+int renew_plat_default_trust(X509_STORE *store)
+{
+    HCERTSTORE roots = CertOpenSystemStoreA(0, "ROOT");
+    int added = 0;
+    if (!roots)
+        return 0;
+    for (PCCERT_CONTEXT c = NULL; (c = CertEnumCertificatesInStore(roots, c));) {
+        const unsigned char *p = c->pbCertEncoded;
+        X509 *x = d2i_X509(NULL, &p, (long)c->cbCertEncoded);
+        added += x && X509_STORE_add_cert(store, x);
+        X509_free(x);
+    }
+    CertCloseStore(roots, 0);
+    ERR_clear_error();      /* a root OpenSSL cannot read is skipped */
+    return added > 0;
 }
 
 void renew_plat_kill_self(void)

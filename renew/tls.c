@@ -11,6 +11,7 @@
 #include <openssl/http.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include "renew/plat.h"
 #include "renew/tls.h"
 
 struct renew_tls {
@@ -47,7 +48,7 @@ struct renew_tls *renew_tls_new(const struct renew_cmp_url *u, const struct rene
     SSL_CTX_set_verify(t->ssl, SSL_VERIFY_PEER, NULL);
     int ok = ca->tls_trust && *ca->tls_trust
                  ? SSL_CTX_load_verify_locations(t->ssl, ca->tls_trust, NULL)
-                 : SSL_CTX_set_default_verify_paths(t->ssl);
+                 : renew_plat_default_trust(SSL_CTX_get_cert_store(t->ssl));
     if (!ok) {
         ERR_clear_error();
         renew_tls_free(t);

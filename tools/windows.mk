@@ -80,6 +80,7 @@ $(T)/scard_bridge: tests/win/scard_bridge.c tests/win/bridge.h
 	cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -I. \
 	    $(shell pkg-config --cflags libpcsclite) -o $@ $< $(shell pkg-config --libs libpcsclite) -lpthread
 
-$(T)/test_renew_plat.exe: tests/win/test_renew_plat.c renew/plat_win.c renew/plat.h
+$(T)/test_renew_plat.exe: tests/win/test_renew_plat.c renew/plat_win.c renew/plat.h $(OPENSSL)/libcrypto.a
 	@mkdir -p $(dir $@)
-	$(WCC) $(W_CFLAGS) -s $(W_STATIC) -o $@ tests/win/test_renew_plat.c renew/plat_win.c
+	$(WCC) $(W_CFLAGS) -s $(W_STATIC) -o $@ tests/win/test_renew_plat.c renew/plat_win.c \
+	    $(OPENSSL)/libcrypto.a $(W_SYSLIBS)

@@ -53,7 +53,7 @@ mkdir "$run/journal"
     cardrenew-pkcs11.dll) >"$run/plat.out" 2>&1
 rc=$?
 sed "s/^/  [$P] /" "$run/plat.out"
-[ $rc -eq 0 ] && [ "$(grep -c '^ok: ' "$run/plat.out")" -eq 20 ] ||
+[ $rc -eq 0 ] && [ "$(grep -c '^ok: ' "$run/plat.out")" -eq 21 ] ||
     { echo "FAIL: test_renew_plat exited $rc"; exit 1; }
 
 sha1=

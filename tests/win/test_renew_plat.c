@@ -5,6 +5,7 @@
  * path.
  *   test_renew_plat.exe DIR MODULE.dll
  * One "ok: ..." line per check; exit 0 when all passed. */
+#include <openssl/x509.h>
 #include <windows.h>
 #include <errno.h>
 #include <io.h>
@@ -103,6 +104,12 @@ int main(int argc, char **argv)
           "the journals' folder made with its parents, and fine when it exists");
     check(renew_plat_dir_ready(j, &de) == RENEW_E_USAGE && strstr(de.msg, "not a directory"),
           "a file where the folder should be is refused");
+
+    X509_STORE *roots = X509_STORE_new();
+    int nroots = roots && renew_plat_default_trust(roots) ? sk_X509_OBJECT_num(X509_STORE_get0_objects(roots)) : 0;
+    printf("(%d roots)\n", nroots);
+    check(nroots > 0, "the system's trusted roots read from Windows' ROOT store");
+    X509_STORE_free(roots);
 
     why[0] = '\0';
     check(renew_plat_module_open("Z:\\nonexistent\\none.dll", why, sizeof why) == NULL && why[0],
