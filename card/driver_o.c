@@ -200,9 +200,20 @@ static int read_dir(struct card *c, struct card_o_dir *d, bool pukdf)
     return rv;
 }
 
-int card_o_read_dir(struct card *c, struct card_o_dir *d)
+int card_o_open_dir(struct card *c, struct card_o_dir **out)
 {
-    return read_dir(c, d, true);
+    struct card_o_dir *d = malloc(sizeof(*d));
+    if (!d)
+        return CARD_E_HOST_MEMORY;
+    int rv = card_o_select_app(c);
+    if (rv == CARD_OK)
+        rv = read_dir(c, d, true);
+    if (rv != CARD_OK) {
+        free(d);
+        d = NULL;
+    }
+    *out = d;
+    return rv;
 }
 
 int card_o_find(const struct card_p15_obj *o, size_t n, const uint8_t *id, size_t idlen)

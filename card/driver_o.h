@@ -22,8 +22,9 @@ int card_o_select_app(struct card *c);
 int card_o_select_ef(struct card *c, uint16_t fid, size_t *size);
 /* Reads the whole current EF (size from its FCP); caller frees. */
 int card_o_read_ef(struct card *c, uint16_t fid, uint8_t **buf, size_t *len);
-/* The three key/certificate directories (the ODF read once per connect). */
-int card_o_read_dir(struct card *c, struct card_o_dir *d);
+/* Selects the application and reads its three key/certificate directories
+ * (the ODF read once per connect) into *d, which the caller frees. */
+int card_o_open_dir(struct card *c, struct card_o_dir **d);
 /* The public half of SDO ref: RSA n/e or the EC point; sets id. */
 int card_o_read_pubkey(struct card *c, unsigned ref, bool ec, struct card_container *k);
 /* The directory entry index whose iD equals id, or -1. */

@@ -135,14 +135,10 @@ int card_o_generate_key(struct card *c, enum card_key_type type, unsigned bits,
         return CARD_E_ARGS;
     if ((ec && bits && bits != 256) || (!ec && bits != 2048))
         return CARD_E_ARGS;
-    struct card_o_dir *d = malloc(sizeof(*d));
-    if (!d)
-        return CARD_E_HOST_MEMORY;
-    int rv = card_o_select_app(c);
-    if (rv == CARD_OK)
-        rv = card_o_read_dir(c, d);
+    struct card_o_dir *d;
+    int rv = card_o_open_dir(c, &d);
     if (rv != CARD_OK)
-        goto out;
+        return rv;
     if (d->nprk >= O_MAX_OBJS || d->npuk >= O_MAX_OBJS) {
         rv = CARD_E_CARD_FULL;
         goto out;
@@ -220,14 +216,10 @@ int card_o_write_cert(struct card *c, const uint8_t *id, size_t idlen,
 {
     if (len < 16 || len > 0x7FFF)
         return CARD_E_ARGS;
-    struct card_o_dir *d = malloc(sizeof(*d));
-    if (!d)
-        return CARD_E_HOST_MEMORY;
-    int rv = card_o_select_app(c);
-    if (rv == CARD_OK)
-        rv = card_o_read_dir(c, d);
+    struct card_o_dir *d;
+    int rv = card_o_open_dir(c, &d);
     if (rv != CARD_OK)
-        goto out;
+        return rv;
     int pi = card_o_find(d->prk, d->nprk, id, idlen);
     if (pi < 0 || d->prk[pi].key_ref < 0) {
         rv = CARD_E_NOT_FOUND;
@@ -306,31 +298,22 @@ static int delete_cert_at(struct card *c, struct card_o_dir *d, int ci)
 
 int card_o_delete_cert(struct card *c, const uint8_t *id, size_t idlen)
 {
-    struct card_o_dir *d = malloc(sizeof(*d));
-    if (!d)
-        return CARD_E_HOST_MEMORY;
-    int rv = card_o_select_app(c);
-    if (rv == CARD_OK)
-        rv = card_o_read_dir(c, d);
+    struct card_o_dir *d;
+    int rv = card_o_open_dir(c, &d);
     if (rv != CARD_OK)
-        goto out;
+        return rv;
     int ci = card_o_find(d->crt, d->ncrt, id, idlen);
     rv = ci < 0 ? CARD_E_NOT_FOUND : delete_cert_at(c, d, ci);
-out:
     free(d);
     return rv;
 }
 
 int card_o_delete_key(struct card *c, const uint8_t *id, size_t idlen)
 {
-    struct card_o_dir *d = malloc(sizeof(*d));
-    if (!d)
-        return CARD_E_HOST_MEMORY;
-    int rv = card_o_select_app(c);
-    if (rv == CARD_OK)
-        rv = card_o_read_dir(c, d);
+    struct card_o_dir *d;
+    int rv = card_o_open_dir(c, &d);
     if (rv != CARD_OK)
-        goto out;
+        return rv;
     int pi = card_o_find(d->prk, d->nprk, id, idlen);
     if (pi < 0) {
         rv = CARD_E_NOT_FOUND;
