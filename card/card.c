@@ -62,6 +62,16 @@ void card_objects_clear(struct card_objects *o)
     o->n = 0;
 }
 
+void card_hex(const uint8_t *in, size_t n, char *out)
+{
+    static const char hx[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hx[in[i] >> 4];
+        out[2 * i + 1] = hx[in[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
 int card_container_set_id(struct card_container *k)
 {
     const uint8_t *p;

@@ -137,5 +137,7 @@ int card_pcsc_rv(struct card *c, LONG rv);
 
 /* Shared helpers for drivers. */
 int card_container_set_id(struct card_container *k);
+/* n bytes as upper-case hex into out (2n + 1 bytes): card serials. */
+void card_hex(const uint8_t *in, size_t n, char *out);
 
 #endif

@@ -193,16 +193,6 @@ static int g_find_pending(struct card *c, struct card_objects *out)
     return rv;
 }
 
-static void hexify(const uint8_t *in, size_t n, char *out)
-{
-    static const char hx[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hx[in[i] >> 4];
-        out[2 * i + 1] = hx[in[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
 static int g_init(struct card *c, struct card_info *info)
 {
     c->empty_refs = c->key_refs = 0;
@@ -229,7 +219,7 @@ static int g_init(struct card *c, struct card_info *info)
     if (len < 3 + 18 || buf[0] != 0x9F || buf[1] != 0x7F)
         return CARD_E_BAD_RESPONSE;
     /* IC serial number, IC batch and module fabricator: CPLC bytes 10..17. */
-    hexify(buf + 3 + 10, 8, info->serial);
+    card_hex(buf + 3 + 10, 8, info->serial);
     info->model = "Series 4/5/6 (GemSAFE on JCOP41)";
     info->pin_min = G_PIN_MIN;
     info->pin_max = G_PIN_MAX;

@@ -352,16 +352,6 @@ out:
     return rv;
 }
 
-static void hexify(const uint8_t *in, size_t n, char *out)
-{
-    static const char hx[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hx[in[i] >> 4];
-        out[2 * i + 1] = hx[in[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
 /* EF.ATR: E0 holds the I/O buffer sizes as INTEGERs: send, send under
  * secure messaging, receive, receive under secure messaging. */
 static void parse_ef_atr(struct card *c, const uint8_t *b, size_t len)
@@ -419,7 +409,7 @@ static int o_init(struct card *c, struct card_info *info)
     struct card_tlv t;
     if (card_tlv_find(sn, n, 0x5A, &t) != CARD_OK || t.len < 8)
         return CARD_E_BAD_RESPONSE;
-    hexify(t.val + t.len - 8, 8, info->serial);
+    card_hex(t.val + t.len - 8, 8, info->serial);
     rv = card_o_select_app(c);
     if (rv != CARD_OK)
         return rv;
