@@ -77,7 +77,7 @@ CA     := $(if $(wildcard tests/ca/main.c),$(BUILD)/cmp-test-ca)
 UNITS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps programs units tsan check demo bench install uninstall clean windows windows-tests
+.PHONY: all deps programs units tsan check demo bench install uninstall clean windows windows-tests windows-units
 .DEFAULT_GOAL := all
 
 all: deps
@@ -157,7 +157,7 @@ check: all
 	@BUILD=$(BUILD) tests/run
 
 # The Windows module and CLI, cross-built into build/win64 (tools/windows.mk).
-windows windows-tests:
+windows windows-tests windows-units:
 	@$(MAKE) --no-print-directory -f tools/windows.mk $@
 
 demo: all

@@ -22,23 +22,8 @@ if [ -n "$cache" ] && [ -f "$cache/$VERSION-$arch/libssl.a" ]; then
     exit 0
 fi
 
-# apt-get source needs a deb-src line: the same mirror and keyring as the
-# binary packages, in a file of our own.
-list=/etc/apt/sources.list.d/cardrenew-openssl-src.sources
-if ! apt-get source --print-uris "openssl=$VERSION" >/dev/null 2>&1; then
-    mirror=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null |
-             grep -v security | head -n 1)
-    [ -n "$mirror" ] || mirror=$(sed -n 's/^deb \(\[[^]]*\] \)\{0,1\}\([^ ]*\) bookworm .*/\2/p' \
-             /etc/apt/sources.list 2>/dev/null | head -n 1)
-    [ -n "$mirror" ] || { echo "openssl: no Debian mirror found in /etc/apt" >&2; exit 1; }
-    if [ "$(id -u)" -ne 0 ]; then
-        echo "openssl: as root, add deb-src $mirror bookworm main to $list" >&2
-        exit 1
-    fi
-    printf 'Types: deb-src\nURIs: %s\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-        "$mirror" > "$list"
-    apt-get update -q >/dev/null
-fi
+# apt-get source needs a deb-src line (tools/win-debsrc.sh adds one).
+"$(dirname "$0")/win-debsrc.sh" "openssl=$VERSION"
 
 work=$out.src
 rm -rf "$work" && mkdir -p "$work"

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/x509v3.h>
 #include "renew/judge.h"
@@ -41,7 +42,7 @@ static X509 *make(const struct spec *s, X509 *issuer)
     X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const unsigned char *)"NHS", -1, -1, 0);
     X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)s->cn, -1, -1, 0);
     X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), (long)(random() & 0xffffff));
+    ASN1_INTEGER_set(X509_get_serialNumber(x), (long)(rand() & 0xffffff));
     X509_set_subject_name(x, n);
     X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : n);
     X509_time_adj(X509_getm_notBefore(x), s->nb, &now);

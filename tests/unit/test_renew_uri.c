@@ -7,7 +7,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <string.h>
+#ifndef _WIN32
 #include <p11-kit/uri.h>
+#endif
 #include "renew/p11.h"
 #include "renew/uri.h"
 
@@ -90,6 +92,9 @@ static void test_bad_uri_is_a_usage_error(void **state)
 
 /* Every URI: both parsers accept it or both refuse it; when accepted,
  * both match or refuse the same token, slot and module infos. */
+/* p11-kit is the oracle on Linux; the Windows build has no p11-kit library,
+ * so under Wine the hand-written cases above run alone. */
+#ifndef _WIN32
 static void test_same_as_p11kit(void **state)
 {
     (void)state;
@@ -148,6 +153,7 @@ static void test_same_as_p11kit(void **state)
         p11_kit_uri_free(k);
     }
 }
+#endif
 
 int main(void)
 {
@@ -156,7 +162,9 @@ int main(void)
         cmocka_unit_test(test_mismatches),
         cmocka_unit_test(test_slot_and_module),
         cmocka_unit_test(test_bad_uri_is_a_usage_error),
+#ifndef _WIN32
         cmocka_unit_test(test_same_as_p11kit),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
