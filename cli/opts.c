@@ -107,10 +107,12 @@ static int bad_option(int c, char **argv, char *err, size_t errlen)
 {
     int k = optopt ? index_of(optopt) : -1;
     const char *arg = argv[optind - 1];
-    if (c == ':' && k >= 0)
-        snprintf(err, errlen, "--%s needs a value (%s)", options[k].name, options[k].arg);
-    else if (k >= 0 && strncmp(arg, "--", 2) == 0)
+    /* "--json=yes": glibc answers '?', mingw's BSD getopt_long ':' (our
+     * optstring starts with ':'), so the option's own table decides. */
+    if (k >= 0 && !options[k].arg && strncmp(arg, "--", 2) == 0)
         snprintf(err, errlen, "--%s takes no value", options[k].name);
+    else if (c == ':' && k >= 0)
+        snprintf(err, errlen, "--%s needs a value (%s)", options[k].name, options[k].arg);
     else if (optopt)
         snprintf(err, errlen, "unknown option -%c: see cardrenew --help", optopt);
     else

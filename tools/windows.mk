@@ -92,10 +92,8 @@ $(T)/test_renew_plat.exe: tests/win/test_renew_plat.c renew/plat_win.c renew/pla
 # test_renew_journal (fsync/rename interposed through dlsym),
 # test_renew_module (p11-kit's module loading), cli/ units (setenv,
 # mkstemp under /tmp, open_memstream, syslog, fork, pipes, terminals);
-# test_cli_opts builds but fails under Wine: mingw's getopt_long does not
-# report --json=yes as taking no value, so the CLI's message differs.
 CMOCKA := $(W)/cmocka
-W_UNITS := test_renew_judge test_renew_policy test_renew_uri test_cli_paths
+W_UNITS := test_renew_judge test_renew_policy test_renew_uri test_cli_paths test_cli_opts
 W_UNIT_LIBS.renew := $(W_RENEW_SRC)
 W_UNIT_LIBS.cli   := $(filter-out cli/main.c,$(W_CLI_SRC)) $(W_RENEW_SRC)
 w_layer = $(word 1,$(subst _, ,$(1)))
