@@ -90,10 +90,12 @@ $(T)/test_renew_plat.exe: tests/win/test_renew_plat.c renew/plat_win.c renew/pla
 # layer and cmocka cross-built from Debian's source (tools/win-cmocka.sh).
 # Linux only: card/ and pkcs11/ units (scripted cards, pcsc-lite, threads),
 # test_renew_journal (fsync/rename interposed through dlsym),
-# test_renew_module (p11-kit's module loading), cli/ units (setenv,
-# mkstemp under /tmp, open_memstream, syslog, fork, pipes, terminals);
+# test_renew_module (p11-kit's module loading), test_cli_log (syslog),
+# test_cli_print (open_memstream), test_cli_pin (pipe, fd: sources),
+# test_cli_nocard (pcsc-lite's socket), test_cli_pinentry and test_cli_tty
+# (pinentry and terminals are POSIX-only in the CLI).
 CMOCKA := $(W)/cmocka
-W_UNITS := test_renew_judge test_renew_policy test_renew_uri test_cli_paths test_cli_opts
+W_UNITS := test_renew_judge test_renew_policy test_renew_uri test_cli_paths test_cli_opts test_cli_config
 W_UNIT_LIBS.renew := $(W_RENEW_SRC)
 W_UNIT_LIBS.cli   := $(filter-out cli/main.c,$(W_CLI_SRC)) $(W_RENEW_SRC)
 w_layer = $(word 1,$(subst _, ,$(1)))

@@ -11,6 +11,19 @@
 #include <unistd.h>
 #include "cli/cli.h"
 
+#ifdef _WIN32
+/* msvcrt has no setenv: _putenv_s sets, and with "" removes, a variable. */
+static int setenv(const char *name, const char *value, int overwrite)
+{
+    (void)overwrite;
+    return _putenv_s(name, value);
+}
+static int unsetenv(const char *name)
+{
+    return _putenv_s(name, "");
+}
+#endif
+
 static void test_parse(void **state)
 {
     (void)state;
