@@ -27,7 +27,10 @@ if [ "${1:-}" != --inner ]; then
     for P in G O; do
         for B in $builds; do
             out=$(mktemp /tmp/pkcs11-threads-test.XXXXXX)
-            TEST_BUILD=$B tests/sandbox --profile "$P" --cards 2 -- sh "$0" --inner >"$out" 2>&1
+            # A hang (a thread left waiting on the card) must not hold up
+            # the whole suite: each run normally takes well under a minute.
+            TEST_BUILD=$B timeout 600 sh tests/sandbox --profile "$P" --cards 2 -- \
+                sh "$0" --inner >"$out" 2>&1
             rc=$?
             cat "$out"
             rm -f "$out"
